@@ -1,0 +1,131 @@
+internal import CSQLite
+
+/// The shiplog store: an append-only, hash-chained event log in one SQLite file, plus the
+/// projections derived from it.
+///
+/// One `EventStore` owns one connection; open one per process (or per thread). Several
+/// processes may append at once: appends take SQLite's write lock up front and wait for it.
+public final class EventStore {
+    public let path: String
+    let database: Database
+
+    public enum OpenMode: Sendable {
+        /// Create the file (and its directory) when missing, then migrate.
+        case create
+        /// Open an existing store; migrate it when it is older than this binary.
+        case existing
+    }
+
+    public init(path: String, mode: OpenMode = .existing) throws(StoreError) {
+        self.path = path
+        let exists = System.fileExists(path)
+        if !exists && mode == .existing { throw StoreError.missing(path: path) }
+        if !exists {
+            let directory = System.parentDirectory(path)
+            do { try System.makeDirectories(directory) } catch {
+                throw StoreError.database(path: path, DatabaseError(code: SQLITE_CANTOPEN, message: error.reason, sql: nil))
+            }
+        }
+        do {
+            database = try Database(path: path, mode: mode == .create ? .readWriteCreate : .readWrite)
+        } catch let error as DatabaseError {
+            throw Self.classify(error, path: path)
+        } catch {
+            throw StoreError.notAStore(path: path, reason: "\(error)")
+        }
+        do {
+            try configure(creating: !exists)
+            try Migrator.migrate(database, path: path)
+        } catch let error as StoreError {
+            throw error
+        } catch let error as DatabaseError {
+            throw Self.classify(error, path: path)
+        } catch {
+            throw StoreError.notAStore(path: path, reason: "\(error)")
+        }
+    }
+
+    static func classify(_ error: DatabaseError, path: String) -> StoreError {
+        if error.primaryCode == SQLITE_NOTADB || error.primaryCode == SQLITE_CORRUPT {
+            return .notAStore(path: path, reason: "the file is not a SQLite database or is corrupt (\(error.message))")
+        }
+        return .database(path: path, error)
+    }
+
+    private func configure(creating: Bool) throws {
+        // Reading the header first turns "file is not a database" into a clear error before any write.
+        _ = try database.scalarInt("PRAGMA schema_version")
+        if try database.scalarText("PRAGMA journal_mode") != "wal" {
+            _ = try database.scalarText("PRAGMA journal_mode=WAL")
+        }
+        try database.execute(
+            """
+            PRAGMA synchronous=\(Self.synchronousMode);
+            PRAGMA foreign_keys=ON;
+            PRAGMA temp_store=MEMORY;
+            PRAGMA cache_size=-65536;
+            """)
+    }
+
+    /// `NORMAL` survives process crashes (every committed append is kept); `FULL` also survives
+    /// power loss, at one fsync per append. Set `SHIPLOG_SYNCHRONOUS=FULL` to choose it.
+    static var synchronousMode: String {
+        System.environment("SHIPLOG_SYNCHRONOUS")?.uppercased() == "FULL" ? "FULL" : "NORMAL"
+    }
+
+    /// Runs a read in one transaction, so every statement sees the same snapshot of the log.
+    public func read<T>(_ body: () throws -> T) throws -> T {
+        try wrap { database.isAutocommit ? try database.transaction(body) : try body() }
+    }
+
+    /// Maps SQLite errors raised by `body` to `StoreError`.
+    func wrap<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch let error as DatabaseError { throw Self.classify(error, path: path) }
+    }
+
+    /// The last position and chain hash (nil for an empty log).
+    public func head() throws -> (position: Int64, chain: String)? {
+        try wrap {
+            let statement = try database.prepare("SELECT position, chain FROM events ORDER BY position DESC LIMIT 1")
+            guard try statement.step() else { return nil }
+            return (statement.int(0), Hex.encode(statement.blob(1)))
+        }
+    }
+
+    public var schemaVersion: Int {
+        (try? database.scalarInt("PRAGMA user_version")).flatMap { $0 }.map(Int.init) ?? 0
+    }
+
+    /// Writes the WAL back into the database file and truncates it (after large appends).
+    public func checkpointWAL() {
+        try? database.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    }
+}
+
+/// Applies the SQL migrations embedded from `schema/migrations/`, each once, in order.
+enum Migrator {
+    static func migrate(_ database: Database, path: String) throws {
+        let known = EmbeddedSchema.migrations.count
+        let current = Int(try database.scalarInt("PRAGMA user_version") ?? 0)
+        if current > known { throw StoreError.newerSchema(path: path, found: current, known: known) }
+        if current == known { return }
+        if current == 0, try database.scalarInt("SELECT count(*) FROM sqlite_master") ?? 0 > 0 {
+            throw StoreError.notAStore(path: path, reason: "it is a SQLite database with other tables in it")
+        }
+        for (index, migration) in EmbeddedSchema.migrations.enumerated() where index >= current {
+            try database.transaction(immediate: true) {
+                // Another process may have applied it while this one waited for the lock.
+                guard try database.scalarInt("PRAGMA user_version") == Int64(index) else { return }
+                try database.execute(migration.sql)
+                let record = try database.prepare(
+                    "INSERT INTO schema_migrations (version, name, sha256, applied_at) VALUES (?, ?, ?, ?)")
+                record.bind(1, Int64(index + 1))
+                record.bind(2, migration.name)
+                record.bind(3, Hex.encode(SHA256Digest.of(Array(migration.sql.utf8))))
+                record.bind(4, System.now().microseconds)
+                try record.run()
+                try database.execute("PRAGMA user_version=\(index + 1)")
+            }
+        }
+    }
+}

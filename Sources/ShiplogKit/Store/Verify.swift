@@ -1,0 +1,181 @@
+/// The first place where the log does not match what was appended.
+public struct IntegrityFailure: Sendable, Equatable, CustomStringConvertible {
+    /// The first position known to be bad (or the first that may have been rewritten).
+    public let position: Int64
+    public let reason: String
+
+    public var description: String { "position \(position): \(reason)" }
+}
+
+/// The outcome of `EventStore.verify()`.
+public struct VerifyReport: Sendable {
+    public var events: Int64 = 0
+    public var documents: Int64 = 0
+    public var checkpoints: Int64 = 0
+    public var dictionaries: Int64 = 0
+    public var headPosition: Int64 = 0
+    public var headChain: String = Hex.encode(HashChain.genesis)
+    public var failure: IntegrityFailure?
+
+    public var ok: Bool { failure == nil }
+}
+
+/// An externally kept chain head (from an export, a CI artifact): the chain hash at a position.
+public struct ChainAnchor: Sendable, Equatable {
+    public let position: Int64?
+    public let chain: String
+
+    /// Parses `HEX` (the head) or `HEX@POSITION`.
+    public init?(_ text: String) {
+        let parts = text.split(separator: "@", maxSplits: 1)
+        guard let hex = parts.first, hex.count == 64, Hex.decode(String(hex)) != nil else { return nil }
+        chain = hex.lowercased()
+        if parts.count == 2 {
+            guard let position = Int64(parts[1]), position > 0 else { return nil }
+            self.position = position
+        } else {
+            position = nil
+        }
+    }
+}
+
+extension EventStore {
+    /// Recomputes every document checksum, the whole hash chain, the stream versions and the
+    /// checkpoints, and reports the first position that does not match.
+    public func verify(anchor: ChainAnchor? = nil, progress: ((Int64) -> Void)? = nil) throws -> VerifyReport {
+        try read {
+            var report = VerifyReport()
+            var loader = DocumentLoader(database: database)
+            func fail(_ position: Int64, _ reason: String) -> VerifyReport {
+                report.failure = IntegrityFailure(position: position, reason: reason)
+                return report
+            }
+
+            let dictionaries = try database.prepare("SELECT id, sha256, bytes FROM dictionaries ORDER BY id")
+            while try dictionaries.step() {
+                report.dictionaries += 1
+                if SHA256Digest.of(dictionaries.blob(2)) != dictionaries.blob(1) {
+                    return fail(1, "compression dictionary \(dictionaries.int(0)) does not match its checksum")
+                }
+            }
+
+            let checkpoints = try database.prepare("SELECT position, chain, recorded_at FROM checkpoints ORDER BY position")
+            var nextCheckpoint: (position: Int64, chain: [UInt8], recordedAt: Int64)?
+            func advanceCheckpoint() throws {
+                nextCheckpoint = try checkpoints.step() ? (checkpoints.int(0), checkpoints.blob(1), checkpoints.int(2)) : nil
+            }
+            try advanceCheckpoint()
+            var lastGoodCheckpoint: Int64 = 0
+
+            let rows = try database.prepare(
+                """
+                SELECT e.position, e.event_id, e.type, s.name, e.stream_version, e.event_time, e.recorded_at,
+                       e.document_id, e.cluster, e.service, e.commit_sha, e.actor, e.data, e.chain,
+                       d.id, d.source, d.sha256, d.codec, d.dictionary_id, d.raw_length, d.body
+                FROM events e
+                LEFT JOIN streams s ON s.id = e.stream_id
+                LEFT JOIN documents d ON d.id = e.document_id
+                ORDER BY e.position
+                """)
+            var previous = HashChain.genesis
+            var expected: Int64 = 1
+            var versions: [String: Int64] = [:]
+            var verifiedDocument: Int64 = 0
+            var canonical: [UInt8] = []
+            while try rows.step() {
+                let position = rows.int(0)
+                if position != expected {
+                    return fail(expected, position > expected
+                        ? "event missing: the log jumps from position \(expected - 1) to \(position) (a deleted event)"
+                        : "position \(position) out of order")
+                }
+                guard let stream = rows.optionalText(3) else {
+                    return fail(position, "its stream (id \(rows.int(3))) is missing from the streams table")
+                }
+                guard !rows.isNull(14) else {
+                    return fail(position, "its document (id \(rows.int(7))) is missing from the documents table")
+                }
+                let documentID = rows.int(14)
+                let documentSHA = rows.blob(16)
+                if documentID != verifiedDocument {
+                    let bytes: [UInt8]
+                    do { bytes = try loader.load(rows, codecColumn: 17) } catch {
+                        return fail(position, "its document \(documentID) cannot be decoded: \(error)")
+                    }
+                    if SHA256Digest.of(bytes) != documentSHA {
+                        return fail(position, "its document \(documentID) does not match its checksum (the payload was altered)")
+                    }
+                    verifiedDocument = documentID
+                    report.documents += 1
+                }
+                let version = (versions[stream] ?? 0) + 1
+                if rows.int(4) != version {
+                    return fail(position, "stream \(stream) has version \(rows.int(4)) here, expected \(version)")
+                }
+                versions[stream] = version
+                let event = CanonicalEvent(
+                    position: position, id: rows.text(1), type: rows.text(2), stream: stream, streamVersion: version,
+                    time: rows.int(5), recordedAt: rows.int(6), source: rows.text(15), documentSHA256: documentSHA,
+                    cluster: rows.optionalText(8), service: rows.optionalText(9), commit: rows.optionalText(10),
+                    actor: rows.optionalText(11), data: rows.text(12))
+                event.bytes(into: &canonical)
+                let chain = HashChain.next(previous: previous, canonical: canonical)
+                if chain != rows.blob(13) {
+                    return fail(position, Self.explainChainMismatch(event))
+                }
+                if let checkpoint = nextCheckpoint, checkpoint.position == position {
+                    if checkpoint.chain != chain {
+                        return fail(lastGoodCheckpoint + 1, """
+                            the chain no longer matches the checkpoint recorded at position \(position) \
+                            (\(Timestamp(microseconds: checkpoint.recordedAt).rfc3339)): events \(lastGoodCheckpoint + 1)…\(position) \
+                            were rewritten and re-hashed
+                            """)
+                    }
+                    lastGoodCheckpoint = position
+                    report.checkpoints += 1
+                    try advanceCheckpoint()
+                }
+                if let anchor, anchor.position == position, Hex.encode(chain) != anchor.chain {
+                    return fail(position, "the chain hash differs from the anchor \(anchor.chain) given for this position")
+                }
+                previous = chain
+                expected += 1
+                report.events += 1
+                if position % 100_000 == 0 { progress?(position) }
+            }
+            report.headPosition = expected - 1
+            report.headChain = Hex.encode(previous)
+            if let checkpoint = nextCheckpoint {
+                return fail(report.headPosition + 1, """
+                    the log ends at position \(report.headPosition) but a checkpoint was recorded at position \
+                    \(checkpoint.position): events were removed from the end
+                    """)
+            }
+            if let anchor {
+                if let position = anchor.position, position > report.headPosition {
+                    return fail(report.headPosition + 1, "the anchor names position \(position), past the end of the log")
+                }
+                if anchor.position == nil, report.headChain != anchor.chain {
+                    return fail(report.headPosition, "the head \(report.headChain) differs from the anchor \(anchor.chain)")
+                }
+            }
+            return report
+        }
+    }
+
+    /// Says which part of an event no longer matches its chain hash, when it can tell.
+    static func explainChainMismatch(_ event: CanonicalEvent) -> String {
+        let generic = "its chain hash does not match (this event, or the order of events, was altered)"
+        guard let data = try? JSONParser.parse(event.data).object else {
+            return "its data is not valid JSON (the event was altered)"
+        }
+        if JSONWriter.canonical(.object(data)) != event.data { return "its data is not in canonical form (the event was altered)" }
+        let columns: [(String, String?)] = [
+            ("cluster", event.cluster), ("service", event.service), ("commit", event.commit), ("actor", event.actor),
+        ]
+        for (name, column) in columns where data[name]?.string != column {
+            return "its \(name) column differs from its data (the event was altered)"
+        }
+        return generic
+    }
+}

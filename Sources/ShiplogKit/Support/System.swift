@@ -1,0 +1,233 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// The few operating-system calls the library needs, without loading Foundation.
+public enum System {
+    /// The current time from the system clock.
+    public static func now() -> Timestamp {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        return Timestamp(microseconds: Int64(spec.tv_sec) * 1_000_000 + Int64(spec.tv_nsec) / 1000)
+    }
+
+    /// A monotonic clock in nanoseconds, for measuring durations.
+    public static func monotonicNanoseconds() -> UInt64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &spec)
+        return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
+    }
+
+    public static func environment(_ name: String) -> String? {
+        guard let value = getenv(name) else { return nil }
+        return String(cString: value)
+    }
+
+    public static func fileExists(_ path: String) -> Bool {
+        access(path, F_OK) == 0
+    }
+
+    public static func isDirectory(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    public static func fileSize(_ path: String) -> Int64? {
+        var info = stat()
+        return stat(path, &info) == 0 ? Int64(info.st_size) : nil
+    }
+
+    public static func isTerminal(_ descriptor: Int32) -> Bool {
+        isatty(descriptor) == 1
+    }
+
+    public static func errorText(_ code: Int32 = errno) -> String {
+        String(cString: strerror(code))
+    }
+
+    /// Creates a directory and its missing parents.
+    public static func makeDirectories(_ path: String) throws(SystemError) {
+        guard !path.isEmpty, !isDirectory(path) else { return }
+        let parent = parentDirectory(path)
+        if parent != path { try makeDirectories(parent) }
+        if mkdir(path, 0o755) != 0 && errno != EEXIST {
+            throw SystemError(path: path, reason: "cannot create directory: \(errorText())")
+        }
+    }
+
+    public static func parentDirectory(_ path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+
+    /// The entries of a directory, sorted by name, without `.` and `..`.
+    public static func listDirectory(_ path: String) throws(SystemError) -> [String] {
+        guard let directory = opendir(path) else {
+            throw SystemError(path: path, reason: "cannot read directory: \(errorText())")
+        }
+        defer { closedir(directory) }
+        var names: [String] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names.sorted()
+    }
+
+    /// Reads a whole file.
+    public static func readFile(_ path: String) throws(SystemError) -> [UInt8] {
+        let reader = try FileReader(path: path)
+        var bytes: [UInt8] = []
+        while let chunk = try reader.read(maximum: 1 << 20) { bytes.append(contentsOf: chunk) }
+        return bytes
+    }
+
+    /// Writes a whole file, replacing it atomically (write to a temporary file, then rename).
+    public static func writeFile(_ path: String, _ bytes: [UInt8]) throws(SystemError) {
+        let temporary = path + ".tmp-\(getpid())"
+        let writer = try FileWriter(path: temporary)
+        do {
+            try writer.write(bytes)
+            try writer.close()
+        } catch {
+            unlink(temporary)
+            throw error
+        }
+        if rename(temporary, path) != 0 {
+            let reason = errorText()
+            unlink(temporary)
+            throw SystemError(path: path, reason: "cannot replace file: \(reason)")
+        }
+    }
+
+    public static func removeFile(_ path: String) {
+        unlink(path)
+    }
+
+    public static var processID: Int32 { getpid() }
+}
+
+public struct SystemError: Error, CustomStringConvertible, Sendable {
+    public let path: String
+    public let reason: String
+    public var description: String { "\(path): \(reason)" }
+}
+
+/// Reads a file (or standard input) in chunks.
+public final class FileReader {
+    private let descriptor: Int32
+    private let ownsDescriptor: Bool
+    public let path: String
+
+    public init(path: String) throws(SystemError) {
+        if path == "-" {
+            descriptor = 0
+            ownsDescriptor = false
+        } else {
+            descriptor = open(path, O_RDONLY)
+            guard descriptor >= 0 else { throw SystemError(path: path, reason: System.errorText()) }
+            ownsDescriptor = true
+        }
+        self.path = path
+    }
+
+    deinit {
+        if ownsDescriptor { close(descriptor) }
+    }
+
+    /// The next chunk, or nil at the end of the input.
+    public func read(maximum: Int) throws(SystemError) -> [UInt8]? {
+        var buffer = [UInt8](repeating: 0, count: maximum)
+        var count = 0
+        let result: Int = buffer.withUnsafeMutableBytes { raw in
+            while true {
+                let got = Glibc.read(descriptor, raw.baseAddress, maximum)
+                if got < 0 && errno == EINTR { continue }
+                return got
+            }
+        }
+        if result < 0 {
+            // Reading a directory gives EISDIR: say so plainly.
+            throw SystemError(path: path == "-" ? "<stdin>" : path, reason: "cannot read: \(System.errorText())")
+        }
+        count = result
+        if count == 0 { return nil }
+        buffer.removeSubrange(count...)
+        return buffer
+    }
+}
+
+/// Writes a file (or standard output / error) with a buffer.
+public final class FileWriter {
+    private let descriptor: Int32
+    private let ownsDescriptor: Bool
+    public let path: String
+    private var buffer: [UInt8] = []
+    private var closed = false
+
+    public init(path: String, append: Bool = false) throws(SystemError) {
+        let flags = O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC)
+        descriptor = open(path, flags, 0o644)
+        guard descriptor >= 0 else { throw SystemError(path: path, reason: "cannot write: \(System.errorText())") }
+        ownsDescriptor = true
+        self.path = path
+        buffer.reserveCapacity(1 << 16)
+    }
+
+    /// Writes to an already open descriptor (1 for standard output, 2 for standard error).
+    public init(descriptor: Int32, path: String) {
+        self.descriptor = descriptor
+        ownsDescriptor = false
+        self.path = path
+    }
+
+    deinit {
+        try? flush()
+        if ownsDescriptor && !closed { Glibc.close(descriptor) }
+    }
+
+    public func write(_ text: String) throws(SystemError) {
+        buffer.append(contentsOf: text.utf8)
+        if buffer.count >= 1 << 16 { try flush() }
+    }
+
+    public func write(_ bytes: [UInt8]) throws(SystemError) {
+        buffer.append(contentsOf: bytes)
+        if buffer.count >= 1 << 16 { try flush() }
+    }
+
+    public func write(_ bytes: some Collection<UInt8>) throws(SystemError) {
+        buffer.append(contentsOf: bytes)
+        if buffer.count >= 1 << 16 { try flush() }
+    }
+
+    public func flush() throws(SystemError) {
+        var offset = 0
+        while offset < buffer.count {
+            let written = buffer.withUnsafeBytes { raw in
+                Glibc.write(descriptor, raw.baseAddress! + offset, raw.count - offset)
+            }
+            if written < 0 {
+                if errno == EINTR { continue }
+                let reason = System.errorText()
+                buffer.removeAll(keepingCapacity: true)
+                throw SystemError(path: path, reason: "cannot write: \(reason)")
+            }
+            offset += written
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// Flushes, makes the bytes durable, and closes the file.
+    public func close() throws(SystemError) {
+        try flush()
+        guard ownsDescriptor, !closed else { return }
+        closed = true
+        if fsync(descriptor) != 0 { throw SystemError(path: path, reason: "cannot sync: \(System.errorText())") }
+        if Glibc.close(descriptor) != 0 { throw SystemError(path: path, reason: "cannot close: \(System.errorText())") }
+    }
+}

@@ -1,0 +1,97 @@
+import ArgumentParser
+import ShiplogKit
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The exit statuses shiplog documents.
+enum ExitStatus: Int32 {
+    case ok = 0
+    case error = 1
+    case usage = 2
+    case rejected = 3
+    case integrity = 4
+}
+
+/// A failure with a message for the user and the exit status it maps to.
+struct CommandFailure: Error {
+    let message: String
+    let status: ExitStatus
+
+    init(_ message: String, status: ExitStatus = .error) {
+        self.message = message
+        self.status = status
+    }
+}
+
+/// Standard output and error, buffered; everything a command prints goes through here.
+enum Terminal {
+    nonisolated(unsafe) static let output = FileWriter(descriptor: 1, path: "<stdout>")
+    nonisolated(unsafe) static let errors = FileWriter(descriptor: 2, path: "<stderr>")
+
+    static func write(_ text: String) {
+        try? output.write(text)
+    }
+
+    static func flush() {
+        try? output.flush()
+        try? errors.flush()
+    }
+
+    static var errorIsTerminal: Bool { System.isTerminal(2) }
+}
+
+func printError(_ message: String, prefix: Bool = true) {
+    try? Terminal.output.flush()
+    try? Terminal.errors.write((prefix ? "shiplog: " : "") + message + (message.hasSuffix("\n") ? "" : "\n"))
+    try? Terminal.errors.flush()
+}
+
+/// `--db`: where the store lives.
+struct StoreOptions: ParsableArguments {
+    @Option(name: .long, help: "The store (default: $SHIPLOG_DB, else $XDG_DATA_HOME/shiplog/shiplog.db).")
+    var db: String?
+
+    var path: String { StoreLocation.resolve(db) }
+
+    /// Opens the existing store.
+    func open() throws -> EventStore {
+        try EventStore(path: path, mode: .existing)
+    }
+}
+
+/// `--format`: a table for people, JSON / NDJSON / CSV for scripts.
+struct FormatOptions: ParsableArguments {
+    @Option(name: .long, help: "Output format: table, json, ndjson or csv.")
+    var format: OutputFormat = .table
+}
+
+extension OutputFormat: ExpressibleByArgument {}
+
+/// A time given on the command line: RFC 3339, a date, or a span back from now (7d, 12h).
+struct Moment: ExpressibleByArgument {
+    let timestamp: Timestamp
+
+    init?(argument: String) {
+        guard let timestamp = TimeExpression.parse(argument) else { return nil }
+        self.timestamp = timestamp
+    }
+
+    static var defaultValueDescription: String { "time" }
+}
+
+/// `--since` / `--until`.
+struct TimeRangeOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Only from this time on: \(TimeExpression.help).", valueName: "time"))
+    var since: Moment?
+
+    @Option(help: ArgumentHelp("Only up to this time.", valueName: "time"))
+    var until: Moment?
+
+    func validate() throws {
+        if let since, let until, until.timestamp < since.timestamp {
+            throw ValidationError("--until is before --since")
+        }
+    }
+}

@@ -1,0 +1,60 @@
+import ArgumentParser
+import ShiplogKit
+
+struct Verify: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check the log's integrity: payload checksums, the hash chain, stream versions, checkpoints.",
+        discussion: """
+            Exit status 4 and the first bad position when anything does not match. Keep the head \
+            it prints somewhere else (a CI artifact, a ticket); --anchor then proves the log was \
+            not rewritten since, even by someone who re-hashed it.
+            """)
+
+    @OptionGroup var store: StoreOptions
+
+    @Option(help: ArgumentHelp("A chain hash recorded earlier: HEX (the head) or HEX@POSITION.", valueName: "hash"))
+    var anchor: String?
+
+    @Option(name: .long, help: "Output format: table or json.")
+    var format: OutputFormat = .table
+
+    func run() throws {
+        var parsedAnchor: ChainAnchor?
+        if let anchor {
+            guard let value = ChainAnchor(anchor) else {
+                throw CommandFailure("--anchor must be a 64-hex-digit chain hash, optionally @POSITION", status: .usage)
+            }
+            parsedAnchor = value
+        }
+        let opened = try store.open()
+        let showProgress = Terminal.errorIsTerminal
+        let report = try opened.verify(anchor: parsedAnchor) { position in
+            if showProgress { try? Terminal.errors.write("\rverified \(position) events…"); try? Terminal.errors.flush() }
+        }
+        if showProgress { try? Terminal.errors.write("\r\u{1B}[K"); try? Terminal.errors.flush() }
+        if format == .json {
+            var object: JSONObject = [
+                "ok": .bool(report.ok), "events": .number(String(report.events)), "documents": .number(String(report.documents)),
+                "checkpoints": .number(String(report.checkpoints)),
+            ]
+            if let failure = report.failure {
+                object["firstBadPosition"] = .number(String(failure.position))
+                object["reason"] = .string(failure.reason)
+            } else {
+                object["headPosition"] = .number(String(report.headPosition))
+                object["headChain"] = .string(report.headChain)
+            }
+            Terminal.write(JSONWriter.pretty(.object(object)) + "\n")
+        }
+        if let failure = report.failure {
+            throw CommandFailure("integrity failure at position \(failure.position): \(failure.reason)", status: .integrity)
+        }
+        if format != .json {
+            Terminal.write("""
+                ok: \(report.events) events, \(report.documents) documents, \(report.checkpoints) checkpoints verified
+                head: position \(report.headPosition), chain \(report.headChain)
+
+                """)
+        }
+    }
+}

@@ -1,0 +1,147 @@
+import Foundation
+import ShiplogKit
+import ShiplogTestSupport
+import Testing
+
+/// The `shiplog` binary, run as users run it.
+@Suite struct CommandLineTests {
+    let directory = TemporaryDirectory()
+    var db: String { directory.file("store.db") }
+
+    @Test func initIsIdempotentAndTheGlobalDatabaseOptionWorksBeforeTheCommand() throws {
+        let first = try ShiplogProcess.run(["init", "--db", db])
+        #expect(first.status == 0 && first.output.contains("created store"))
+        let second = try ShiplogProcess.run(["--db", db, "init"])
+        #expect(second.status == 0 && second.output.contains("store ready"))
+        let fromEnvironment = try ShiplogProcess.run(["stats"], environment: ["SHIPLOG_DB": db])
+        #expect(fromEnvironment.status == 0 && fromEnvironment.output.contains("events       0"))
+    }
+
+    @Test func exitStatusesFollowTheContract() throws {
+        let missing = try ShiplogProcess.run(["events", "--db", directory.file("nope.db")])
+        #expect(missing.status == 1)
+        #expect(missing.errors.contains("no shiplog store at"))
+        let usage = try ShiplogProcess.run(["events", "--db", db, "--limit", "many"])
+        #expect(usage.status == 2)
+        let unknown = try ShiplogProcess.run(["teleport"])
+        #expect(unknown.status == 2)
+        let help = try ShiplogProcess.run(["--help"])
+        #expect(help.status == 0 && help.output.contains("ingest"))
+    }
+
+    @Test func ingestReportsRejectsAsFileLineReasonAndExitsThree() throws {
+        try ShiplogProcess.run(["init", "--db", db])
+        let file = directory.write("in.ndjson", NativeEvents.ndjson(count: 3) + "{\"shiplog\":1}\n")
+        let result = try ShiplogProcess.run(["ingest", "--db", db, file])
+        #expect(result.status == 3)
+        #expect(result.errors.contains("\(file):4: native: id: required"))
+        #expect(result.errors.contains("nothing appended"))
+        #expect(result.output.contains("appended 0, duplicates 0, rejected 1"))
+        let good = try ShiplogProcess.run(["ingest", "--db", db, "-"], input: NativeEvents.ndjson(count: 3))
+        #expect(good.status == 0 && good.output.contains("appended 3, duplicates 0, rejected 0"))
+    }
+
+    @Test func eventsRoundTripThroughNDJSONAndEveryFormatParses() throws {
+        try ShiplogProcess.run(["init", "--db", db])
+        try ShiplogProcess.run(["ingest", "--db", db, directory.write("in.ndjson", NativeEvents.ndjson(count: 12))])
+        let ndjson = try ShiplogProcess.run(["events", "--db", db, "--format", "ndjson"])
+        #expect(ndjson.output.split(separator: "\n").count == 12)
+        let again = try ShiplogProcess.run(["ingest", "--db", db, "-"], input: ndjson.output)
+        #expect(again.output.contains("appended 0, duplicates 12, rejected 0"))
+        let json = try ShiplogProcess.run(["events", "--db", db, "--format", "json", "--service", "S1"])
+        let parsed = try JSONParser.parse(json.output)
+        #expect(parsed.array?.count == 4)
+        #expect(parsed[0]?["service"]?.string == "S1")
+        let csv = try ShiplogProcess.run(["events", "--db", db, "--format", "csv", "--type", "deployment", "--limit", "5"])
+        let rows = CSVReader.parse(csv.output)
+        #expect(rows.first == StoredEvent.recordColumns)
+        #expect(rows.count == 6)
+        let table = try ShiplogProcess.run(["events", "--db", db])
+        #expect(table.output.split(separator: "\n").allSatisfy { $0.count <= 100 })
+    }
+
+    @Test func verifyExitsFourAndNamesTheFirstBadPosition() throws {
+        try ShiplogProcess.run(["init", "--db", db])
+        try ShiplogProcess.run(["ingest", "--db", db, directory.write("in.ndjson", NativeEvents.ndjson(count: 30))])
+        let ok = try ShiplogProcess.run(["verify", "--db", db])
+        #expect(ok.status == 0 && ok.output.contains("ok: 30 events"))
+        try withRawDatabase(db) { database in
+            try dropAppendOnlyTriggers(database)
+            try database.execute("UPDATE events SET event_time = event_time + 1 WHERE position = 17")
+        }
+        let bad = try ShiplogProcess.run(["verify", "--db", db])
+        #expect(bad.status == 4)
+        #expect(bad.errors.contains("integrity failure at position 17"))
+    }
+
+    @Test func demoBuildsAStoreThatVerifies() throws {
+        let demo = directory.file("demo.db")
+        let result = try ShiplogProcess.run(["demo", "--db", demo])
+        #expect(result.status == 0)
+        #expect(result.output.contains("ML-PIPE"))
+        #expect(try ShiplogProcess.run(["verify", "--db", demo]).status == 0)
+        // Running it again replaces the earlier demo store.
+        #expect(try ShiplogProcess.run(["demo", "--db", demo]).status == 0)
+        let other = directory.write("precious.db", "my notes")
+        #expect(try ShiplogProcess.run(["demo", "--db", other]).status == 1)
+        #expect(try String(contentsOfFile: other, encoding: .utf8) == "my notes")
+    }
+}
+
+/// Several writers at once, and writers killed half way.
+@Suite struct ConcurrencyAndCrashTests {
+    let directory = TemporaryDirectory()
+
+    @Test func severalProcessesAppendingAtOnceLoseNothing() throws {
+        let db = directory.file("store.db")
+        try ShiplogProcess.run(["init", "--db", db])
+        let writers = 4
+        let perWriter = 1500
+        let files = (0..<writers).map { writer in
+            directory.write("w\(writer).ndjson", NativeEvents.ndjson(count: perWriter, services: 5, start: writer * 100_000))
+        }
+        nonisolated(unsafe) var results = [ShiplogProcess.Result?](repeating: nil, count: writers)
+        DispatchQueue.concurrentPerform(iterations: writers) { writer in
+            // Small batches so the writers interleave their transactions.
+            results[writer] = try? ShiplogProcess.run(
+                ["ingest", "--db", db, "--skip-invalid", "--commit-every", "100", files[writer]])
+        }
+        for result in results {
+            #expect(result?.status == 0, "\(result?.errors ?? "did not run")")
+        }
+        let store = try EventStore(path: db)
+        #expect(try store.stats().events == Int64(writers * perWriter))
+        #expect(try store.verify().ok)
+    }
+
+    @Test func anIngestKilledAtRandomMomentsLeavesAVerifiablePrefix() throws {
+        let db = directory.file("store.db")
+        try ShiplogProcess.run(["init", "--db", db])
+        let count = 20_000
+        let input = NativeEvents.ndjson(count: count, services: 7)
+        let file = directory.write("big.ndjson", input)
+        let ids = input.split(separator: "\n").map { try! JSONParser.parse(String($0))["id"]!.string! }
+        var generator = SystemRandomNumberGenerator()
+        for trial in 0..<5 {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: ShiplogProcess.executable)
+            process.arguments = ["ingest", "--db", db, "--skip-invalid", "--commit-every", "500", file]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            usleep(UInt32.random(in: 20_000...400_000, using: &generator))
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            let store = try EventStore(path: db)
+            #expect(try store.verify().ok, "trial \(trial)")
+            var stored: [String] = []
+            try store.events(EventFilter()) { stored.append($0.id) }
+            #expect(stored == Array(ids.prefix(stored.count)), "trial \(trial): not a prefix of the input")
+        }
+        let rerun = try ShiplogProcess.run(["ingest", "--db", db, file])
+        #expect(rerun.status == 0)
+        let store = try EventStore(path: db)
+        #expect(try store.stats().events == Int64(count))
+        #expect(try store.verify().ok)
+    }
+}
