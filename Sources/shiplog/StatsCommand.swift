@@ -19,8 +19,9 @@ struct Stats: ParsableCommand {
             store        \(store.path) (schema \(stats.schemaVersion))
             events       \(stats.events) in \(stats.streams) streams, from \(stats.documents) documents
             time span    \(stats.firstEventTime?.rfc3339 ?? "-") … \(stats.lastEventTime?.rfc3339 ?? "-")
-            documents    \(Self.bytes(stats.rawDocumentBytes)) as received, \(Self.bytes(stats.storedDocumentBytes)) stored \
-            + \(Self.bytes(stats.dictionaries.reduce(0) { $0 + $1.bytes })) dictionaries (\(Self.ratio(stats.compressionRatio)))
+            documents    \(Self.bytes(stats.rawDocumentBytes)) as received, \(Self.bytes(stats.storedDocumentBytes)) stored
+            event data   \(Self.bytes(stats.rawDataBytes)) as JSON, \(Self.bytes(stats.storedDataBytes)) stored
+            compression  \(Self.ratio(stats.compressionRatio)), counting \(Self.bytes(stats.dictionaries.reduce(0) { $0 + $1.bytes })) of dictionaries
             file         \(Self.bytes(stats.databaseFileBytes)) database + \(Self.bytes(stats.walFileBytes)) WAL
             head         position \(stats.headPosition), chain \(stats.headChain ?? "-")
 
@@ -43,6 +44,7 @@ struct Stats: ParsableCommand {
             "documentsBySource": .object(JSONObject(stats.documentsBySource.map { ($0.source, .number(String($0.count))) })),
             "rawDocumentBytes": .number(String(stats.rawDocumentBytes)),
             "storedDocumentBytes": .number(String(stats.storedDocumentBytes)),
+            "rawDataBytes": .number(String(stats.rawDataBytes)), "storedDataBytes": .number(String(stats.storedDataBytes)),
             "compressionRatio": .number(String(format3(stats.compressionRatio))),
             "databaseFileBytes": .number(String(stats.databaseFileBytes)), "walFileBytes": .number(String(stats.walFileBytes)),
             "dictionaries": .array(stats.dictionaries.map {

@@ -181,33 +181,38 @@ import Testing
         return try EventStore(path: path).verify().failure
     }
 
-    @Test func detectsAChangedPayloadByte() throws {
-        let path = try populatedStore()
+    /// Flips one bit in the middle of a blob, as a disk error or a careless edit would.
+    func flipByte(_ path: String, table: String, column: String, key: String, row: Int64) throws {
         try withRawDatabase(path) { database in
             try dropAppendOnlyTriggers(database)
-            let read = try database.prepare("SELECT body FROM documents WHERE id = 12")
+            let read = try database.prepare("SELECT \(column) FROM \(table) WHERE \(key) = \(row)")
             _ = try read.step()
-            var body = read.blob(0)
-            body[body.count / 2] ^= 0x01
-            let write = try database.prepare("UPDATE documents SET body = ? WHERE id = 12")
-            write.bind(1, blob: body)
+            var bytes = read.blob(0)
+            bytes[bytes.count / 2] ^= 0x01
+            let write = try database.prepare("UPDATE \(table) SET \(column) = ? WHERE \(key) = \(row)")
+            write.bind(1, blob: bytes)
             try write.run()
         }
+    }
+
+    @Test func detectsAChangedPayloadByte() throws {
+        let path = try populatedStore()
+        try flipByte(path, table: "documents", column: "body", key: "id", row: 12)
         let failure = try EventStore(path: path).verify().failure
         #expect(failure?.position == 12)
         #expect(failure?.reason.contains("document 12") == true)
+    }
+
+    @Test func detectsChangedEventData() throws {
+        let path = try populatedStore()
+        try flipByte(path, table: "events", column: "data", key: "position", row: 9)
+        #expect(try EventStore(path: path).verify().failure?.position == 9)
     }
 
     @Test func detectsAChangedColumn() throws {
         let failure = try tamper("UPDATE events SET actor = 'mallory' WHERE position = 7")
         #expect(failure?.position == 7)
         #expect(failure?.reason.contains("actor column") == true)
-    }
-
-    @Test func detectsChangedDataEvenWithTheColumnChangedToMatch() throws {
-        let failure = try tamper(
-            "UPDATE events SET data = replace(data, '\"tester\"', '\"mallory\"'), actor = 'mallory' WHERE position = 9")
-        #expect(failure?.position == 9)
     }
 
     @Test func detectsADeletedRow() throws {
@@ -223,9 +228,9 @@ import Testing
             CREATE TEMP TABLE b AS SELECT * FROM events WHERE position = 16;
             DELETE FROM events WHERE position IN (15, 16);
             INSERT INTO events SELECT 15, event_id, type, stream_id, stream_version, event_time, recorded_at, document_id,
-                cluster, service, commit_sha, actor, data, chain FROM b;
+                cluster, service, commit_sha, actor, data, data_length, chain FROM b;
             INSERT INTO events SELECT 16, event_id, type, stream_id, stream_version, event_time, recorded_at, document_id,
-                cluster, service, commit_sha, actor, data, chain FROM a;
+                cluster, service, commit_sha, actor, data, data_length, chain FROM a;
             """)
         #expect(failure?.position == 15)
     }

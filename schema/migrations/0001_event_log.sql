@@ -28,14 +28,17 @@ CREATE TABLE dictionaries (
 
 -- The original source documents, verbatim but for redacted secrets, one LZ4 block each.
 -- One document may yield several events (a describe-services snapshot of three services).
+-- A body is compressed against its dictionary followed by the data of its first event, so
+-- what the two share (ids, digests, ARNs) is stored once.
 CREATE TABLE documents (
-    id            INTEGER PRIMARY KEY,
-    source        TEXT NOT NULL,            -- the adapter that read it: native, github, …
-    codec         INTEGER NOT NULL CHECK (codec IN (0, 1, 2)),  -- raw, lz4, lz4 + dictionary
-    dictionary_id INTEGER REFERENCES dictionaries(id),
-    raw_length    INTEGER NOT NULL,
-    sha256        BLOB NOT NULL,            -- of the uncompressed bytes
-    body          BLOB NOT NULL
+    id             INTEGER PRIMARY KEY,
+    source         TEXT NOT NULL,           -- the adapter that read it: native, github, …
+    codec          INTEGER NOT NULL CHECK (codec IN (0, 1, 2)),  -- raw, lz4, lz4 + dictionary
+    dictionary_id  INTEGER REFERENCES dictionaries(id),
+    first_position INTEGER NOT NULL,        -- the event whose data the body was compressed against
+    raw_length     INTEGER NOT NULL,
+    sha256         BLOB NOT NULL,           -- of the uncompressed bytes
+    body           BLOB NOT NULL
 ) STRICT;
 
 CREATE TABLE events (
@@ -51,7 +54,9 @@ CREATE TABLE events (
     service        TEXT,
     commit_sha     TEXT,
     actor          TEXT,
-    data           TEXT NOT NULL,           -- the normalized fields, canonical JSON
+    data           BLOB NOT NULL,           -- the normalized fields, canonical JSON, one LZ4 block
+                                            -- (with the document's dictionary when it has one)
+    data_length    INTEGER NOT NULL,        -- of the uncompressed JSON
     chain          BLOB NOT NULL            -- SHA-256 over the previous chain hash and this event
 ) STRICT;
 

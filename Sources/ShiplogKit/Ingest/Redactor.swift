@@ -38,7 +38,7 @@ public struct Redactor: JSONStringInspector {
             if case .some(.some(let parent)) = path.component(1), Self.isEnvironmentKey(parent) {
                 return Self.marker("env")
             }
-            if Self.secretKeyNames.contains(Self.normalizedKey(key)) {
+            if Self.isSecretKey(key) {
                 return Self.marker("secret")
             }
         }
@@ -47,6 +47,28 @@ public struct Redactor: JSONStringInspector {
 
     static func isEnvironmentKey(_ key: String) -> Bool {
         key == "environment" || key == "environmentVariables" || key == "Environment" || key == "env"
+    }
+
+    /// FNV-1a over the key with `_`/`-` dropped and ASCII lowercased: no allocation for the
+    /// common case of an ordinary key.
+    static func normalizedKeyHash(_ key: String) -> (hash: UInt64, length: Int) {
+        var hash: UInt64 = 14_695_981_039_346_656_037
+        var length = 0
+        for var byte in key.utf8 where byte != UInt8(ascii: "_") && byte != UInt8(ascii: "-") {
+            if byte >= 65 && byte <= 90 { byte += 32 }
+            hash = (hash ^ UInt64(byte)) &* 1_099_511_628_211
+            length += 1
+        }
+        return (hash, length)
+    }
+
+    static let secretKeyHashes = Set(secretKeyNames.map { normalizedKeyHash($0).hash })
+    static let secretKeyLengths = (secretKeyNames.map(\.count).min()!)...(secretKeyNames.map(\.count).max()!)
+
+    static func isSecretKey(_ key: String) -> Bool {
+        let (hash, length) = normalizedKeyHash(key)
+        guard secretKeyLengths.contains(length), secretKeyHashes.contains(hash) else { return false }
+        return secretKeyNames.contains(normalizedKey(key))
     }
 
     static func normalizedKey(_ key: String) -> String {

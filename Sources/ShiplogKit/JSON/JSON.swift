@@ -74,12 +74,27 @@ public enum JSON: Sendable, Equatable {
     }
 }
 
+/// One member of a JSON object.
+public struct JSONMember: Sendable, Equatable {
+    public var key: String
+    public var value: JSON
+
+    public init(key: String, value: JSON) {
+        self.key = key
+        self.value = value
+    }
+}
+
 /// The members of a JSON object, in document order.
 public struct JSONObject: Sendable, Equatable, Sequence {
-    public var members: [(key: String, value: JSON)]
+    public var members: [JSONMember]
+
+    public init(members: [JSONMember]) {
+        self.members = members
+    }
 
     public init(_ members: [(key: String, value: JSON)] = []) {
-        self.members = members
+        self.members = members.map { JSONMember(key: $0.key, value: $0.value) }
     }
 
     public subscript(key: String) -> JSON? {
@@ -91,7 +106,7 @@ public struct JSONObject: Sendable, Equatable, Sequence {
             if let index = members.firstIndex(where: { $0.key == key }) {
                 if let newValue { members[index].value = newValue } else { members.remove(at: index) }
             } else if let newValue {
-                members.append((key, newValue))
+                members.append(JSONMember(key: key, value: newValue))
             }
         }
     }
@@ -100,16 +115,8 @@ public struct JSONObject: Sendable, Equatable, Sequence {
     public var isEmpty: Bool { members.isEmpty }
     public var count: Int { members.count }
 
-    public func makeIterator() -> IndexingIterator<[(key: String, value: JSON)]> {
+    public func makeIterator() -> IndexingIterator<[JSONMember]> {
         members.makeIterator()
-    }
-
-    public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
-        guard lhs.members.count == rhs.members.count else { return false }
-        for (left, right) in zip(lhs.members, rhs.members) where left.key != right.key || left.value != right.value {
-            return false
-        }
-        return true
     }
 }
 
@@ -121,7 +128,7 @@ extension JSON: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Express
     public init(booleanLiteral value: Bool) { self = .bool(value) }
     public init(arrayLiteral elements: JSON...) { self = .array(elements) }
     public init(dictionaryLiteral elements: (String, JSON)...) {
-        self = .object(JSONObject(elements.map { (key: $0.0, value: $0.1) }))
+        self = .object(JSONObject(members: elements.map { JSONMember(key: $0.0, value: $0.1) }))
     }
     public init(nilLiteral: ()) { self = .null }
 
@@ -134,6 +141,6 @@ extension JSON: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Express
 
 extension JSONObject: ExpressibleByDictionaryLiteral {
     public init(dictionaryLiteral elements: (String, JSON)...) {
-        self.init(elements.map { (key: $0.0, value: $0.1) })
+        self.init(members: elements.map { JSONMember(key: $0.0, value: $0.1) })
     }
 }

@@ -49,6 +49,8 @@ public struct JSONParser {
     public static let maximumDepth = 200
 
     private let bytes: UnsafeRawBufferPointer
+    /// The same bytes, typed, for String's fast UTF-8 initializer.
+    private let typed: UnsafeBufferPointer<UInt8>
     private(set) public var offset: Int
     private var depth = 0
     private var path = JSONPathContext()
@@ -57,6 +59,7 @@ public struct JSONParser {
 
     public init(bytes: UnsafeRawBufferPointer, offset: Int = 0, inspector: (any JSONStringInspector)? = nil) {
         self.bytes = bytes
+        self.typed = bytes.assumingMemoryBound(to: UInt8.self)
         self.offset = offset
         self.inspector = inspector
     }
@@ -141,12 +144,12 @@ public struct JSONParser {
     private mutating func parseObject() throws(JSONSyntaxError) -> JSON {
         try enter()
         offset += 1
-        var members: [(key: String, value: JSON)] = []
+        var members: [JSONMember] = []
         skipWhitespace()
         if offset < bytes.count, bytes[offset] == UInt8(ascii: "}") {
             offset += 1
             depth -= 1
-            return .object(JSONObject(members))
+            return .object(JSONObject(members: members))
         }
         while true {
             skipWhitespace()
@@ -162,7 +165,7 @@ public struct JSONParser {
             path.components.append(key)
             let value = try parseValue()
             path.components.removeLast()
-            members.append((key, value))
+            members.append(JSONMember(key: key, value: value))
             skipWhitespace()
             guard offset < bytes.count else { throw fail("unexpected end of input inside an object") }
             if bytes[offset] == UInt8(ascii: ",") {
@@ -170,7 +173,7 @@ public struct JSONParser {
             } else if bytes[offset] == UInt8(ascii: "}") {
                 offset += 1
                 depth -= 1
-                return .object(JSONObject(members))
+                return .object(JSONObject(members: members))
             } else {
                 throw fail("expected ',' or '}' in an object, found \(describeByte())")
             }
@@ -244,7 +247,7 @@ public struct JSONParser {
             while offset < bytes.count, isDigit(bytes[offset]) { offset += 1 }
         }
         if offset - start > 400 { throw JSONSyntaxError(offset: start, reason: "number longer than 400 characters") }
-        return .number(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<offset]), as: UTF8.self))
+        return .number(String(decoding: UnsafeBufferPointer(rebasing: typed[start..<offset]), as: UTF8.self))
     }
 
     @inline(__always) private func isDigit(_ byte: UInt8) -> Bool { byte >= 48 && byte <= 57 }
@@ -257,7 +260,7 @@ public struct JSONParser {
         while offset < bytes.count {
             let byte = bytes[offset]
             if byte == UInt8(ascii: "\"") {
-                let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<offset]), as: UTF8.self)
+                let text = String(decoding: UnsafeBufferPointer(rebasing: typed[start..<offset]), as: UTF8.self)
                 offset += 1
                 return text
             }

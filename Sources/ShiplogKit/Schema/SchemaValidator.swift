@@ -4,9 +4,12 @@
 /// `required`, `additionalProperties`, `items`, `enum`, `const`, `minLength`, `maxLength`,
 /// `minimum`, `maximum`, `$ref` (to `$defs` in the same or another embedded file) and `format`.
 /// Formats are checked by code rather than regular expressions, which keeps validation fast:
-/// `date-time`, `git-sha`, `image-digest`, `task-definition`, `digits`.
-public struct SchemaValidator: Sendable {
+/// `date-time`, `git-sha`, `image-digest`, `task-definition`, `digits`. Each schema is compiled
+/// once into a tree of nodes, so validating an event costs a walk of its data, nothing more.
+public final class SchemaValidator: @unchecked Sendable {
     private let documents: [String: JSON]
+    private var compiled: [String: SchemaNode] = [:]
+    private let lock = Lock()
 
     public static let shared: SchemaValidator = {
         var documents: [String: JSON] = [:]
@@ -32,110 +35,33 @@ public struct SchemaValidator: Sendable {
 
     /// Returns the first violation as `path: reason`, or nil when the value is valid.
     public func validate(_ value: JSON, against schemaName: String, path: String = "") -> String? {
-        guard let schema = documents[schemaName] else { return "\(path): no schema named \(schemaName)" }
-        return check(value, schema, file: schemaName, path: path)
+        guard let node = lock.withLock({ node(for: schemaName + "#") }) else {
+            return "\(path.isEmpty ? "(document)" : path): no schema named \(schemaName)"
+        }
+        guard let problem = node.check(value) else { return nil }
+        let components = (path.isEmpty ? [] : [path]) + problem.path.reversed()
+        var location = ""
+        for component in components {
+            if component.hasPrefix("[") || location.isEmpty { location += component } else { location += "." + component }
+        }
+        return "\(location.isEmpty ? "(document)" : location): \(problem.reason)"
     }
 
-    private func check(_ value: JSON, _ schema: JSON, file: String, path: String) -> String? {
-        guard case .object(let rules) = schema else { return nil }
-        if let reference = rules["$ref"]?.string {
-            guard let (target, targetFile) = resolve(reference, from: file) else {
-                return "\(path): schema reference \(reference) not found"
-            }
-            if let problem = check(value, target, file: targetFile, path: path) { return problem }
-        }
-        let here = path.isEmpty ? "(document)" : path
-        if let constant = rules["const"], constant != value {
-            return "\(here): must be \(JSONWriter.compact(constant))"
-        }
-        if let options = rules["enum"]?.array, !options.contains(value) {
-            let listed = options.prefix(12).map(JSONWriter.compact).joined(separator: ", ")
-            return "\(here): \(describe(value)) is not one of \(listed)\(options.count > 12 ? ", …" : "")"
-        }
-        if let type = rules["type"]?.string, !matches(value, type: type) {
-            return "\(here): expected \(type == "integer" ? "an integer" : "a \(type)"), found \(describe(value))"
-        }
-        switch value {
-        case .string(let text):
-            let length = text.count
-            if let minimum = rules["minLength"]?.int, length < minimum {
-                return minimum == 1 ? "\(here): must not be empty" : "\(here): shorter than \(minimum) characters"
-            }
-            if let maximum = rules["maxLength"]?.int, length > maximum {
-                return "\(here): longer than \(maximum) characters"
-            }
-            if let format = rules["format"]?.string, let problem = Self.checkFormat(text, format) {
-                return "\(here): \(problem)"
-            }
-        case .number(let text):
-            if let minimum = rules["minimum"]?.int, let number = Int64(text), number < minimum {
-                return "\(here): must be at least \(minimum)"
-            }
-            if let maximum = rules["maximum"]?.int, let number = Int64(text), number > maximum {
-                return "\(here): must be at most \(maximum)"
-            }
-        case .array(let items):
-            if let itemSchema = rules["items"] {
-                for (index, item) in items.enumerated() {
-                    if let problem = check(item, itemSchema, file: file, path: "\(path)[\(index)]") { return problem }
-                }
-            }
-        case .object(let object):
-            for name in rules["required"]?.array ?? [] {
-                if let name = name.string, object[name] == nil {
-                    return "\(path.isEmpty ? "" : path + ".")\(name): required"
-                }
-            }
-            let properties = rules["properties"]?.object
-            for member in object.members {
-                let memberPath = path.isEmpty ? member.key : "\(path).\(member.key)"
-                if let propertySchema = properties?[member.key] {
-                    if let problem = check(member.value, propertySchema, file: file, path: memberPath) { return problem }
-                } else if let additional = rules["additionalProperties"] {
-                    if additional == .bool(false) { return "\(memberPath): not allowed here" }
-                    if let problem = check(member.value, additional, file: file, path: memberPath) { return problem }
-                }
-            }
-        default:
-            break
-        }
-        return nil
-    }
-
-    private func resolve(_ reference: String, from file: String) -> (JSON, String)? {
+    /// Compiles (once) the schema at `reference` (`file#/json/pointer`).
+    private func node(for reference: String) -> SchemaNode? {
+        if let cached = compiled[reference] { return cached }
         let parts = reference.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false)
-        let targetFile = parts[0].isEmpty ? file : String(parts[0])
-        guard var node = documents[targetFile] else { return nil }
+        guard var json = documents[String(parts[0])] else { return nil }
         if parts.count == 2 {
             for component in parts[1].split(separator: "/") {
-                guard let next = node[String(component)] else { return nil }
-                node = next
+                guard let next = json[String(component)] else { return nil }
+                json = next
             }
         }
-        return (node, targetFile)
-    }
-
-    private func matches(_ value: JSON, type: String) -> Bool {
-        switch (type, value) {
-        case ("object", .object), ("array", .array), ("string", .string), ("boolean", .bool), ("null", .null),
-            ("number", .number):
-            return true
-        case ("integer", .number(let text)):
-            return !text.contains(where: { $0 == "." || $0 == "e" || $0 == "E" })
-        default:
-            return false
-        }
-    }
-
-    private func describe(_ value: JSON) -> String {
-        switch value {
-        case .string(let text): return text.count > 40 ? "\"\(text.prefix(40))…\"" : "\"\(text)\""
-        case .number(let text): return text
-        case .bool(let flag): return flag ? "true" : "false"
-        case .null: return "null"
-        case .array: return "an array"
-        case .object: return "an object"
-        }
+        let node = SchemaNode()
+        compiled[reference] = node  // before compiling children, so a recursive $ref terminates
+        node.compile(json, file: String(parts[0]), resolve: { self.node(for: $0) })
+        return node
     }
 
     /// Checks one of the formats the schemas use; returns the problem or nil.
@@ -159,5 +85,156 @@ public struct SchemaValidator: Sendable {
 
     static func isLowerHex(_ byte: UInt8) -> Bool {
         (byte >= 48 && byte <= 57) || (byte >= 97 && byte <= 102)
+    }
+}
+
+/// A violation found deep in a value; the path is collected on the way back up.
+struct SchemaProblem {
+    var path: [String]
+    let reason: String
+}
+
+/// One compiled schema object.
+final class SchemaNode {
+    enum Kind { case object, array, string, integer, number, boolean, null }
+    enum Additional { case allowed, forbidden, schema(SchemaNode) }
+
+    private var reference: SchemaNode?
+    private var constant: JSON?
+    private var options: [JSON]?
+    private var kind: Kind?
+    private var kindName = ""
+    private var minLength: Int?
+    private var maxLength: Int?
+    private var minimum: Int64?
+    private var maximum: Int64?
+    private var format: String?
+    private var items: SchemaNode?
+    private var required: [String] = []
+    private var properties: [String: SchemaNode] = [:]
+    private var additional = Additional.allowed
+
+    func compile(_ json: JSON, file: String, resolve: (String) -> SchemaNode?) {
+        guard case .object(let rules) = json else { return }
+        if let target = rules["$ref"]?.string {
+            let absolute = target.hasPrefix("#") ? file + target : target
+            reference = resolve(absolute.contains("#") ? absolute : absolute + "#")
+        }
+        constant = rules["const"]
+        options = rules["enum"]?.array
+        if let type = rules["type"]?.string {
+            kindName = type
+            kind = [
+                "object": .object, "array": .array, "string": .string, "integer": .integer, "number": .number,
+                "boolean": .boolean, "null": .null,
+            ][type]
+        }
+        minLength = rules["minLength"]?.int.map(Int.init)
+        maxLength = rules["maxLength"]?.int.map(Int.init)
+        minimum = rules["minimum"]?.int
+        maximum = rules["maximum"]?.int
+        format = rules["format"]?.string
+        func child(_ json: JSON) -> SchemaNode {
+            let node = SchemaNode()
+            node.compile(json, file: file, resolve: resolve)
+            return node
+        }
+        if let itemRules = rules["items"] { items = child(itemRules) }
+        required = rules["required"]?.array?.compactMap(\.string) ?? []
+        for member in rules["properties"]?.object ?? JSONObject() { properties[member.key] = child(member.value) }
+        switch rules["additionalProperties"] {
+        case .bool(false)?: additional = .forbidden
+        case .object?: additional = .schema(child(rules["additionalProperties"]!))
+        default: additional = .allowed
+        }
+    }
+
+    func check(_ value: JSON) -> SchemaProblem? {
+        if let reference, let problem = reference.check(value) { return problem }
+        if let constant, constant != value {
+            return SchemaProblem(path: [], reason: "must be \(JSONWriter.compact(constant))")
+        }
+        if let options, !options.contains(value) {
+            let listed = options.prefix(12).map(JSONWriter.compact).joined(separator: ", ")
+            return SchemaProblem(path: [], reason: "\(Self.describe(value)) is not one of \(listed)\(options.count > 12 ? ", …" : "")")
+        }
+        if let kind, !Self.matches(value, kind) {
+            let expected = kind == .integer ? "an integer" : kind == .object || kind == .array ? "an \(kindName)" : "a \(kindName)"
+            return SchemaProblem(path: [], reason: "expected \(expected), found \(Self.describe(value))")
+        }
+        switch value {
+        case .string(let text):
+            if minLength != nil || maxLength != nil {
+                let length = text.count
+                if let minLength, length < minLength {
+                    return SchemaProblem(path: [], reason: minLength == 1 ? "must not be empty" : "shorter than \(minLength) characters")
+                }
+                if let maxLength, length > maxLength { return SchemaProblem(path: [], reason: "longer than \(maxLength) characters") }
+            }
+            if let format, let problem = SchemaValidator.checkFormat(text, format) { return SchemaProblem(path: [], reason: problem) }
+        case .number(let text):
+            if let minimum, let number = Int64(text), number < minimum {
+                return SchemaProblem(path: [], reason: "must be at least \(minimum)")
+            }
+            if let maximum, let number = Int64(text), number > maximum {
+                return SchemaProblem(path: [], reason: "must be at most \(maximum)")
+            }
+        case .array(let elements):
+            if let items {
+                for (index, element) in elements.enumerated() {
+                    if var problem = items.check(element) {
+                        problem.path.append("[\(index)]")
+                        return problem
+                    }
+                }
+            }
+        case .object(let object):
+            for name in required where object[name] == nil {
+                return SchemaProblem(path: [name], reason: "required")
+            }
+            for member in object.members {
+                if let property = properties[member.key] {
+                    if var problem = property.check(member.value) {
+                        problem.path.append(member.key)
+                        return problem
+                    }
+                    continue
+                }
+                switch additional {
+                case .allowed: continue
+                case .forbidden: return SchemaProblem(path: [member.key], reason: "not allowed here")
+                case .schema(let node):
+                    if var problem = node.check(member.value) {
+                        problem.path.append(member.key)
+                        return problem
+                    }
+                }
+            }
+        default:
+            break
+        }
+        return nil
+    }
+
+    static func matches(_ value: JSON, _ kind: Kind) -> Bool {
+        switch (kind, value) {
+        case (.object, .object), (.array, .array), (.string, .string), (.boolean, .bool), (.null, .null), (.number, .number):
+            return true
+        case (.integer, .number(let text)):
+            return !text.utf8.contains { $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") }
+        default:
+            return false
+        }
+    }
+
+    static func describe(_ value: JSON) -> String {
+        switch value {
+        case .string(let text): return text.count > 40 ? "\"\(text.prefix(40))…\"" : "\"\(text)\""
+        case .number(let text): return text
+        case .bool(let flag): return flag ? "true" : "false"
+        case .null: return "null"
+        case .array: return "an array"
+        case .object: return "an object"
+        }
     }
 }

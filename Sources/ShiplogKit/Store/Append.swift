@@ -89,7 +89,8 @@ public final class AppendSession {
     private var nextDocumentID: Int64 = 1
     private var previousChain = HashChain.genesis
     private var streams: [String: (id: Int64, version: Int64)] = [:]
-    private var compressor: BlockCompressor?
+    private var compressor: EventCompressor?
+    private lazy var loader = DocumentLoader(database: database)
     private var dictionarySampleCount = 0
     private var dictionaryLoaded = false
     private var recordedAt: Int64 = 0
@@ -107,19 +108,23 @@ public final class AppendSession {
         let database = store.database
         findEvent = try database.prepare(
             """
-            SELECT e.position, e.type, e.event_time, e.data, s.name
-            FROM events e JOIN streams s ON s.id = e.stream_id WHERE e.event_id = ?
+            SELECT e.position, e.type, e.event_time, s.name, e.data, e.data_length, d.dictionary_id
+            FROM events e JOIN streams s ON s.id = e.stream_id JOIN documents d ON d.id = e.document_id
+            WHERE e.event_id = ?
             """)
         findStream = try database.prepare("SELECT id FROM streams WHERE name = ?")
         insertStream = try database.prepare("INSERT INTO streams (name) VALUES (?)")
         streamVersion = try database.prepare("SELECT max(stream_version) FROM events WHERE stream_id = ?")
         insertDocument = try database.prepare(
-            "INSERT INTO documents (id, source, codec, dictionary_id, raw_length, sha256, body) VALUES (?, ?, ?, ?, ?, ?, ?)")
+            """
+            INSERT INTO documents (id, source, codec, dictionary_id, first_position, raw_length, sha256, body)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """)
         insertEvent = try database.prepare(
             """
             INSERT INTO events (position, event_id, type, stream_id, stream_version, event_time, recorded_at,
-                document_id, cluster, service, commit_sha, actor, data, chain)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                document_id, cluster, service, commit_sha, actor, data, data_length, chain)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
         insertCheckpoint = try database.prepare(
             "INSERT OR IGNORE INTO checkpoints (position, chain, recorded_at) VALUES (?, ?, ?)")
@@ -183,8 +188,8 @@ public final class AppendSession {
             findEvent.bind(1, event.id)
             if try findEvent.step() {
                 let position = findEvent.int(0)
-                let same = findEvent.text(1) == event.type && findEvent.int(2) == event.time.microseconds
-                    && findEvent.text(3) == data && findEvent.text(4) == stream
+                let same = try findEvent.text(1) == event.type && findEvent.int(2) == event.time.microseconds
+                    && findEvent.text(3) == stream && loader.data(findEvent, column: 4) == Array(data.utf8)
                 findEvent.reset()
                 if !same { return .conflicting(id: event.id, position: position) }
                 duplicates += 1
@@ -207,36 +212,34 @@ public final class AppendSession {
         try prepareCompressor(batch: batch, from: index)
         let documentSHA = SHA256Digest.of(document.bytes)
         let documentID = nextDocumentID
-        try document.bytes.withUnsafeBytes { raw in
-            try compressor!.compress(raw) { codec, stored in
-                insertDocument.bind(1, documentID)
-                insertDocument.bind(2, document.source)
-                insertDocument.bind(3, codec.rawValue)
-                if codec == .lz4Dictionary, let id = compressor!.dictionary?.id {
-                    insertDocument.bind(4, id)
-                } else {
-                    insertDocument.bindNull(4)
-                }
-                insertDocument.bind(5, Int64(raw.count))
-                insertDocument.bind(6, blob: documentSHA)
-                insertDocument.bind(7, blob: stored)
-                try insertDocument.run()
-            }
-        }
-        nextDocumentID += 1
-        pending.documentsStored += 1
-
-        for item in planned {
+        for (offset, item) in planned.enumerated() {
             let event = item.event
             var stream = try stream(named: item.stream)
             stream.version += 1
             streams[item.stream] = stream
             let position = nextPosition
+            let dataBytes = Array(item.data.utf8)
+            // The document goes with its first new event, compressed right after that event's data.
+            let compressed = compressor!.compress(data: dataBytes, document: offset == 0 ? document.bytes : nil)
+            if offset == 0 {
+                insertDocument.bind(1, documentID)
+                insertDocument.bind(2, document.source)
+                insertDocument.bind(3, compressed.documentCodec.rawValue)
+                // The events' data blocks use the dictionary even when the document is stored raw.
+                insertDocument.bind(4, compressor!.dictionary?.id)
+                insertDocument.bind(5, position)
+                insertDocument.bind(6, Int64(document.bytes.count))
+                insertDocument.bind(7, blob: documentSHA)
+                insertDocument.bind(8, blob: compressed.document)
+                try insertDocument.run()
+                nextDocumentID += 1
+                pending.documentsStored += 1
+            }
             let record = CanonicalEvent(
                 position: position, id: event.id, type: event.type, stream: item.stream, streamVersion: stream.version,
                 time: event.time.microseconds, recordedAt: recordedAt, source: document.source,
                 documentSHA256: documentSHA, cluster: event.cluster, service: event.service, commit: event.commit,
-                actor: event.actor, data: item.data)
+                actor: event.actor, data: dataBytes)
             record.bytes(into: &canonical)
             let chain = HashChain.next(previous: previousChain, canonical: canonical)
             insertEvent.bind(1, position)
@@ -251,8 +254,9 @@ public final class AppendSession {
             insertEvent.bind(10, event.service)
             insertEvent.bind(11, event.commit)
             insertEvent.bind(12, event.actor)
-            insertEvent.bind(13, item.data)
-            insertEvent.bind(14, blob: chain)
+            insertEvent.bind(13, blob: compressed.data)
+            insertEvent.bind(14, Int64(dataBytes.count))
+            insertEvent.bind(15, blob: chain)
             try insertEvent.run()
             previousChain = chain
             nextPosition += 1
@@ -305,10 +309,10 @@ public final class AppendSession {
             dictionaryLoaded = true
             let latest = try database.prepare("SELECT id, bytes, sample_count FROM dictionaries ORDER BY id DESC LIMIT 1")
             if try latest.step() {
-                compressor = BlockCompressor(dictionary: CompressionDictionary(id: latest.int(0), bytes: latest.blob(1)))
+                compressor = EventCompressor(dictionary: CompressionDictionary(id: latest.int(0), bytes: latest.blob(1)))
                 dictionarySampleCount = Int(latest.int(2))
             } else {
-                compressor = BlockCompressor(dictionary: nil)
+                compressor = EventCompressor(dictionary: nil)
                 dictionarySampleCount = 0
             }
         }
@@ -316,15 +320,22 @@ public final class AppendSession {
         guard DictionaryPolicy.shouldTrain(hasDictionary: compressor?.dictionary != nil,
                                            trainedOn: dictionarySampleCount, documents: total)
         else { return }
-        var samples = DictionaryPolicy.samples(from: batch[index...].map(\.bytes))
-        if samples.count < DictionaryPolicy.sampleTarget {
-            samples += try store.recentDocuments(limit: DictionaryPolicy.sampleTarget - samples.count)
+        // Samples of both kinds of stored text: original documents and their events' data.
+        let picked = DictionaryPolicy.pick(Array(batch[index...]))
+        var samples = picked.flatMap { document in
+            [document.bytes] + document.events.prefix(1).map { Array(JSONWriter.canonical(.object($0.data)).utf8) }
+        }
+        var sampled = picked.count
+        if sampled < DictionaryPolicy.sampleTarget {
+            let recent = try store.recentSamples(documents: DictionaryPolicy.sampleTarget - sampled)
+            samples += recent.flatMap { [$0.document, $0.data] }
+            sampled += recent.count
         }
         let bytes = DictionaryTrainer.train(samples: samples)
         // Even a poor dictionary is recorded, so training is not retried on every append.
-        let id = try storeDictionary(bytes, sampleCount: samples.count)
-        compressor = BlockCompressor(dictionary: CompressionDictionary(id: id, bytes: bytes))
-        dictionarySampleCount = samples.count
+        let id = try storeDictionary(bytes, sampleCount: sampled)
+        compressor = EventCompressor(dictionary: CompressionDictionary(id: id, bytes: bytes))
+        dictionarySampleCount = sampled
     }
 
     func storeDictionary(_ bytes: [UInt8], sampleCount: Int) throws -> Int64 {
@@ -382,7 +393,7 @@ enum DictionaryPolicy {
     }
 
     /// Up to `sampleTarget` documents spread evenly over the batch.
-    static func samples(from documents: [[UInt8]]) -> [[UInt8]] {
+    static func pick<T>(_ documents: [T]) -> [T] {
         guard documents.count > sampleTarget else { return documents }
         let step = Double(documents.count) / Double(sampleTarget)
         return (0..<sampleTarget).map { documents[Int(Double($0) * step)] }

@@ -30,97 +30,136 @@ public struct CompressionDictionary: Sendable {
     }
 }
 
-/// Compresses documents one by one, each an independent LZ4 block, so any row decodes alone.
+/// What an event compresses to: its data block, and (for the first event of a document) the
+/// document block.
+public struct CompressedEvent {
+    public var data: [UInt8]
+    public var documentCodec: Codec = .raw
+    public var document: [UInt8] = []
+}
+
+/// Compresses an event's data and its original document as independent LZ4 blocks, so any row
+/// decodes alone.
 ///
 /// Small JSON documents barely compress on their own; against a dictionary of typical documents
-/// they shrink several times. Loading a dictionary costs far more than compressing one document,
-/// so the loaded stream state is kept as a prototype and copied before each block.
-public final class BlockCompressor {
+/// they shrink several times. And the original document repeats most of its event's normalized
+/// fields (ids, digests, ARNs): compressing it right after the data, in the same LZ4 window,
+/// stores those once. The window is one contiguous buffer, `[dictionary | data | document]`, as
+/// LZ4 needs for references across them. Loading a dictionary costs far more than compressing
+/// one event, so the loaded stream state is kept as a prototype and copied before each event.
+public final class EventCompressor {
     public let dictionary: CompressionDictionary?
-    private let dictionaryBuffer: UnsafeMutableBufferPointer<UInt8>?
+    private let dictionaryLength: Int
+    private var window: UnsafeMutableRawBufferPointer
     private let prototype: UnsafeMutablePointer<LZ4_stream_t>
     private let working: UnsafeMutablePointer<LZ4_stream_t>
     private var output: [UInt8] = []
 
     public init(dictionary: CompressionDictionary?) {
         self.dictionary = dictionary
+        dictionaryLength = dictionary?.bytes.count ?? 0
         prototype = .allocate(capacity: 1)
         working = .allocate(capacity: 1)
-        LZ4_initStream(prototype, MemoryLayout<LZ4_stream_t>.size)
-        if let dictionary, !dictionary.bytes.isEmpty {
-            // LZ4 keeps a pointer into the dictionary, so it lives in memory this object owns.
-            let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: dictionary.bytes.count)
-            _ = buffer.initialize(from: dictionary.bytes)
-            dictionaryBuffer = buffer
-            buffer.withMemoryRebound(to: CChar.self) { chars in
-                _ = LZ4_loadDict(prototype, chars.baseAddress, Int32(chars.count))
-            }
-        } else {
-            dictionaryBuffer = nil
-        }
+        window = .allocate(byteCount: max(dictionaryLength, 1) + (1 << 16), alignment: 16)
+        loadPrototype()
     }
 
     deinit {
         prototype.deallocate()
         working.deallocate()
-        dictionaryBuffer?.deallocate()
+        window.deallocate()
     }
 
-    /// Compresses `input`; calls `body` with the codec and the bytes to store.
-    public func compress<T>(_ input: UnsafeRawBufferPointer, _ body: (Codec, UnsafeRawBufferPointer) throws -> T) rethrows -> T {
-        let bound = Int(LZ4_compressBound(Int32(input.count)))
+    /// LZ4 keeps pointers into the window, so the dictionary is (re)loaded wherever the window lives.
+    private func loadPrototype() {
+        LZ4_initStream(prototype, MemoryLayout<LZ4_stream_t>.size)
+        guard let dictionary, dictionaryLength > 0 else { return }
+        dictionary.bytes.withUnsafeBytes { window.copyMemory(from: $0) }
+        _ = LZ4_loadDict(prototype, window.baseAddress!.assumingMemoryBound(to: CChar.self), Int32(dictionaryLength))
+    }
+
+    private func reserve(_ bytes: Int) {
+        let needed = dictionaryLength + bytes
+        guard needed > window.count else { return }
+        window.deallocate()
+        window = .allocate(byteCount: max(needed, window.count * 2), alignment: 16)
+        loadPrototype()
+    }
+
+    /// Compresses an event's canonical data and, when given, the document right after it.
+    public func compress(data: [UInt8], document: [UInt8]? = nil) -> CompressedEvent {
+        reserve(data.count + (document?.count ?? 0))
+        working.update(from: prototype, count: 1)
+        let base = window.baseAddress!
+        data.withUnsafeBytes { base.advanced(by: dictionaryLength).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        var result = CompressedEvent(data: block(at: dictionaryLength, count: data.count) ?? [])
+        guard let document else { return result }
+        let start = dictionaryLength + data.count
+        document.withUnsafeBytes { if $0.count > 0 { base.advanced(by: start).copyMemory(from: $0.baseAddress!, byteCount: $0.count) } }
+        if let compressed = block(at: start, count: document.count), compressed.count < document.count {
+            result.documentCodec = dictionaryLength > 0 ? .lz4Dictionary : .lz4
+            result.document = compressed
+        } else {
+            result.document = document
+        }
+        return result
+    }
+
+    /// Compresses window[start..<start+count] as the next block of the working stream.
+    private func block(at start: Int, count: Int) -> [UInt8]? {
+        let bound = Int(LZ4_compressBound(Int32(count)))
         if output.count < bound { output = [UInt8](repeating: 0, count: bound) }
-        let written: Int32 = output.withUnsafeMutableBytes { out in
-            let source = input.baseAddress?.assumingMemoryBound(to: CChar.self)
-            let destination = out.baseAddress!.assumingMemoryBound(to: CChar.self)
-            if dictionaryBuffer != nil {
-                working.update(from: prototype, count: 1)
-                return LZ4_compress_fast_continue(working, source, destination, Int32(input.count), Int32(bound), 1)
-            }
-            return LZ4_compress_default(source, destination, Int32(input.count), Int32(bound))
+        let written = output.withUnsafeMutableBytes { out in
+            LZ4_compress_fast_continue(
+                working, window.baseAddress!.advanced(by: start).assumingMemoryBound(to: CChar.self),
+                out.baseAddress!.assumingMemoryBound(to: CChar.self), Int32(count), Int32(bound), 1)
         }
-        if written <= 0 || Int(written) >= input.count {
-            return try body(.raw, input)
-        }
-        return try output.withUnsafeBytes { out in
-            try body(dictionaryBuffer != nil ? .lz4Dictionary : .lz4, UnsafeRawBufferPointer(rebasing: out[0..<Int(written)]))
-        }
+        guard written > 0 || count == 0 else { return nil }
+        return Array(output[0..<Int(written)])
     }
 }
 
 /// Decodes stored blocks back to the original bytes.
-public enum BlockDecompressor {
-    public static func decompress(
-        codec: Codec, stored: UnsafeRawBufferPointer, originalLength: Int, dictionary: [UInt8]?
+public enum EventDecompressor {
+    /// An event's canonical data.
+    public static func data(_ stored: UnsafeRawBufferPointer, length: Int, dictionary: [UInt8]?) throws -> [UInt8] {
+        try decode(stored, length: length, history: dictionary ?? [])
+    }
+
+    /// A document, given its event's data (what it was compressed against).
+    public static func document(
+        codec: Codec, stored: UnsafeRawBufferPointer, length: Int, dictionary: [UInt8]?, firstEventData: [UInt8]
     ) throws -> [UInt8] {
         switch codec {
         case .raw:
-            guard stored.count == originalLength else {
-                throw CompressionError.corrupt("raw payload is \(stored.count) bytes, expected \(originalLength)")
+            guard stored.count == length else {
+                throw CompressionError.corrupt("raw payload is \(stored.count) bytes, expected \(length)")
             }
             return Array(stored)
-        case .lz4, .lz4Dictionary:
-            if codec == .lz4Dictionary && dictionary == nil {
-                throw CompressionError.corrupt("dictionary missing")
-            }
-            var result = [UInt8](repeating: 0, count: originalLength)
-            let produced: Int32 = result.withUnsafeMutableBytes { out in
-                let source = stored.baseAddress?.assumingMemoryBound(to: CChar.self)
-                let destination = out.baseAddress?.assumingMemoryBound(to: CChar.self)
-                if codec == .lz4Dictionary, let dictionary {
-                    return dictionary.withUnsafeBytes { dict in
-                        LZ4_decompress_safe_usingDict(
-                            source, destination, Int32(stored.count), Int32(originalLength),
-                            dict.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(dict.count))
-                    }
-                }
-                return LZ4_decompress_safe(source, destination, Int32(stored.count), Int32(originalLength))
-            }
-            guard produced == Int32(originalLength) else {
-                throw CompressionError.corrupt("LZ4 block decoded to \(produced) bytes, expected \(originalLength)")
-            }
-            return result
+        case .lz4:
+            return try decode(stored, length: length, history: firstEventData)
+        case .lz4Dictionary:
+            guard let dictionary else { throw CompressionError.corrupt("its dictionary is missing") }
+            return try decode(stored, length: length, history: dictionary + firstEventData)
         }
+    }
+
+    /// Decodes a block written right after `history` (LZ4 reads at most its last 64 KiB).
+    private static func decode(_ stored: UnsafeRawBufferPointer, length: Int, history: [UInt8]) throws -> [UInt8] {
+        guard length >= 0 else { throw CompressionError.corrupt("negative length") }
+        let usable = history.suffix(65_536)
+        var buffer = [UInt8](repeating: 0, count: usable.count + length)
+        buffer.replaceSubrange(0..<usable.count, with: usable)
+        let produced: Int32 = buffer.withUnsafeMutableBytes { raw in
+            let base = raw.baseAddress!.assumingMemoryBound(to: CChar.self)
+            return LZ4_decompress_safe_usingDict(
+                stored.baseAddress?.assumingMemoryBound(to: CChar.self), base + usable.count, Int32(stored.count),
+                Int32(length), base, Int32(usable.count))
+        }
+        guard produced == Int32(length) else {
+            throw CompressionError.corrupt("LZ4 block decoded to \(produced) bytes, expected \(length)")
+        }
+        return Array(buffer[usable.count...])
     }
 }
 
@@ -134,6 +173,8 @@ public enum DictionaryTrainer {
     public static let maximumSize = 64 * 1024
     static let substringLength = 8
     static let segmentLength = 256
+    /// More sample bytes than this add little and cost training time.
+    static let sampleBudget = 1 << 20
 
     private struct Segment {
         let sample: Int
@@ -141,13 +182,24 @@ public enum DictionaryTrainer {
         let end: Int
     }
 
-    public static func train(samples: [[UInt8]], capacity: Int = maximumSize) -> [UInt8] {
-        var documentFrequency: [UInt64: Int32] = [:]
-        var seen = Set<UInt64>()
-        for sample in samples {
-            seen.removeAll(keepingCapacity: true)
+    public static func train(samples input: [[UInt8]], capacity: Int = maximumSize) -> [UInt8] {
+        var samples: [[UInt8]] = []
+        var budget = sampleBudget
+        for sample in input where budget > 0 {
+            samples.append(Array(sample.prefix(budget)))
+            budget -= sample.count
+        }
+        let total = samples.reduce(0) { $0 + max(0, $1.count - substringLength + 1) }
+        guard total > 0 else { return [] }
+        var table = SubstringTable(capacity: total)
+        // Document frequency: how many samples contain each substring.
+        for (index, sample) in samples.enumerated() {
             forEachSubstringKey(sample, 0, sample.count) { key in
-                if seen.insert(key).inserted { documentFrequency[key, default: 0] += 1 }
+                let slot = table.slot(for: key)
+                if table.lastSample[slot] != Int32(index) {
+                    table.lastSample[slot] = Int32(index)
+                    table.frequency[slot] += 1
+                }
             }
         }
         var segments: [Segment] = []
@@ -159,36 +211,32 @@ public enum DictionaryTrainer {
                 start = end
             }
         }
-        var covered = Set<UInt64>()
+        var stamp: Int32 = 0
         func score(_ segment: Segment) -> Int {
-            var total = 0
-            var counted = Set<UInt64>()
+            stamp += 1
+            var sum = 0
             forEachSubstringKey(samples[segment.sample], segment.start, segment.end) { key in
-                guard !covered.contains(key), counted.insert(key).inserted else { return }
-                let frequency = Int(documentFrequency[key] ?? 0)
-                if frequency > 1 { total += frequency }
+                let slot = table.slot(for: key)
+                guard !table.covered[slot], table.scoreStamp[slot] != stamp else { return }
+                table.scoreStamp[slot] = stamp
+                let frequency = Int(table.frequency[slot])
+                if frequency > 1 { sum += frequency }
             }
-            return total
+            return sum
         }
         var chosen: [Segment] = []
-        var used = Array(repeating: false, count: segments.count)
         var size = 0
-        // Scores only fall as coverage grows, so a stale score is an upper bound: re-score lazily.
-        var scores = segments.map(score)
-        while size < capacity {
-            var best = -1
-            for index in segments.indices where !used[index] && (best < 0 || scores[index] > scores[best]) {
-                best = index
-            }
-            guard best >= 0, scores[best] > 0 else { break }
-            let fresh = score(segments[best])
-            if fresh < scores[best] {
-                scores[best] = fresh
+        // Scores only fall as coverage grows, so a stale score is an upper bound: pop the best,
+        // re-score it, and keep it only if it is still the best (lazy greedy).
+        var heap = MaxHeap(segments.indices.map { (score(segments[$0]), $0) })
+        while size < capacity, let (stale, index) = heap.pop(), stale > 0 {
+            let fresh = score(segments[index])
+            if fresh < stale {
+                heap.push((fresh, index))
                 continue
             }
-            used[best] = true
-            let segment = segments[best]
-            forEachSubstringKey(samples[segment.sample], segment.start, segment.end) { covered.insert($0) }
+            let segment = segments[index]
+            forEachSubstringKey(samples[segment.sample], segment.start, segment.end) { table.covered[table.slot(for: $0)] = true }
             chosen.append(segment)
             size += segment.end - segment.start
         }
@@ -208,5 +256,81 @@ public enum DictionaryTrainer {
                 body(raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
             }
         }
+    }
+}
+
+/// A binary max-heap of (score, index) pairs.
+private struct MaxHeap {
+    private var items: [(Int, Int)]
+
+    init(_ items: [(Int, Int)]) {
+        self.items = []
+        self.items.reserveCapacity(items.count)
+        for item in items { push(item) }
+    }
+
+    mutating func push(_ item: (Int, Int)) {
+        items.append(item)
+        var child = items.count - 1
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard items[child].0 > items[parent].0 else { break }
+            items.swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    mutating func pop() -> (Int, Int)? {
+        guard let top = items.first else { return nil }
+        let last = items.removeLast()
+        if !items.isEmpty {
+            items[0] = last
+            var parent = 0
+            while true {
+                let left = 2 * parent + 1
+                let right = left + 1
+                var largest = parent
+                if left < items.count, items[left].0 > items[largest].0 { largest = left }
+                if right < items.count, items[right].0 > items[largest].0 { largest = right }
+                if largest == parent { break }
+                items.swapAt(parent, largest)
+                parent = largest
+            }
+        }
+        return top
+    }
+}
+
+/// An open-addressing table of 8-byte substrings with the counters the trainer needs;
+/// several times faster than `Dictionary` for a million small keys.
+private struct SubstringTable {
+    var keys: [UInt64]
+    var occupied: [Bool]
+    var frequency: [Int32]
+    var lastSample: [Int32]
+    var scoreStamp: [Int32]
+    var covered: [Bool]
+    let mask: Int
+
+    init(capacity: Int) {
+        var size = 1024
+        while size < capacity * 2 { size <<= 1 }
+        keys = Array(repeating: 0, count: size)
+        occupied = Array(repeating: false, count: size)
+        frequency = Array(repeating: 0, count: size)
+        lastSample = Array(repeating: -1, count: size)
+        scoreStamp = Array(repeating: 0, count: size)
+        covered = Array(repeating: false, count: size)
+        mask = size - 1
+    }
+
+    mutating func slot(for key: UInt64) -> Int {
+        var index = Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> 20) & mask
+        while occupied[index] && keys[index] != key { index = (index + 1) & mask }
+        if !occupied[index] {
+            occupied[index] = true
+            keys[index] = key
+        }
+        return index
     }
 }

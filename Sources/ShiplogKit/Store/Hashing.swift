@@ -46,7 +46,7 @@ struct CanonicalEvent {
     var commit: String?
     var actor: String?
     /// Already canonical JSON text.
-    var data: String
+    var data: [UInt8]
 
     func bytes(into buffer: inout [UInt8]) {
         buffer.removeAll(keepingCapacity: true)
@@ -62,7 +62,7 @@ struct CanonicalEvent {
         key("actor"); optional(actor)
         key("cluster"); optional(cluster)
         key("commit"); optional(commit)
-        key("data"); buffer.append(contentsOf: data.utf8)
+        key("data"); buffer.append(contentsOf: data)
         key("document"); buffer.append(UInt8(ascii: "\"")); Hex.append(documentSHA256, to: &buffer); buffer.append(UInt8(ascii: "\""))
         key("id"); JSONWriter.appendQuoted(id, to: &buffer)
         key("position"); buffer.append(contentsOf: String(position).utf8)

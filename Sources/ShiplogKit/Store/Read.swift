@@ -73,88 +73,118 @@ extension EventStore {
         }
         var sql = """
             SELECT e.position, e.event_id, e.type, s.name, e.stream_version, e.event_time, e.recorded_at,
-                   d.source, e.document_id, e.data, e.chain
+                   d.source, e.document_id, e.chain, e.data, e.data_length, d.dictionary_id
             FROM events e JOIN streams s ON s.id = e.stream_id JOIN documents d ON d.id = e.document_id
             """
         if !clauses.isEmpty { sql += " WHERE " + clauses.joined(separator: " AND ") }
         sql += " ORDER BY e.position"
         if let limit = filter.limit { sql += " LIMIT \(max(0, limit))" }
         try read {
+            var loader = DocumentLoader(database: database)
             let statement = try database.prepare(sql)
             for (index, binder) in binders.enumerated() { binder(statement, Int32(index + 1)) }
             while try statement.step() {
-                try body(try Self.storedEvent(statement))
+                try body(try Self.storedEvent(statement, loader: &loader))
             }
         }
     }
 
-    static func storedEvent(_ row: Statement) throws -> StoredEvent {
-        let dataText = row.text(9)
+    /// Decodes a row of (position, id, type, stream, version, time, recorded, source, document, chain,
+    /// data, data_length, dictionary_id).
+    static func storedEvent(_ row: Statement, loader: inout DocumentLoader) throws -> StoredEvent {
         let data: JSONObject
         do {
-            data = try JSONParser.parse(dataText).object ?? JSONObject()
+            let bytes = try loader.data(row, column: 10)
+            data = try JSONParser.parse(bytes).object ?? JSONObject()
         } catch {
             throw StoreError.notAStore(path: "", reason: "event at position \(row.int(0)) has unreadable data: \(error)")
         }
         return StoredEvent(
             position: row.int(0), id: row.text(1), type: row.text(2), stream: row.text(3), streamVersion: row.int(4),
             time: Timestamp(microseconds: row.int(5)), recordedAt: Timestamp(microseconds: row.int(6)),
-            source: row.text(7), documentID: row.int(8), data: data, chain: Hex.encode(row.blob(10)))
+            source: row.text(7), documentID: row.int(8), data: data, chain: Hex.encode(row.blob(9)))
     }
 
     /// The original document of an event, decompressed: the bytes as received, secrets redacted.
     public func document(id: Int64) throws -> (source: String, bytes: [UInt8])? {
         try read {
             var loader = DocumentLoader(database: database)
-            let statement = try database.prepare(
-                "SELECT source, codec, dictionary_id, raw_length, body FROM documents WHERE id = ?")
+            let statement = try database.prepare(DocumentLoader.documentQuery + " WHERE d.id = ?")
             statement.bind(1, id)
             guard try statement.step() else { return nil }
-            return (statement.text(0), try loader.load(statement, codecColumn: 1))
+            return (statement.text(0), try loader.document(statement, column: 1))
         }
     }
 
-    /// The most recent stored documents, decompressed (for training a new dictionary).
-    func recentDocuments(limit: Int) throws -> [[UInt8]] {
+    /// Recent stored documents and their first events' data, decompressed (to train a dictionary).
+    func recentSamples(documents limit: Int) throws -> [(document: [UInt8], data: [UInt8])] {
         var loader = DocumentLoader(database: database)
-        let statement = try database.prepare(
-            "SELECT codec, dictionary_id, raw_length, body FROM documents ORDER BY id DESC LIMIT ?")
+        let statement = try database.prepare(DocumentLoader.documentQuery + " ORDER BY d.id DESC LIMIT ?")
         statement.bind(1, Int64(limit))
-        var documents: [[UInt8]] = []
-        while try statement.step() { documents.append(try loader.load(statement, codecColumn: 0)) }
-        return documents
+        var samples: [(document: [UInt8], data: [UInt8])] = []
+        while try statement.step() {
+            samples.append((try loader.document(statement, column: 1), try loader.data(statement, column: 5)))
+        }
+        return samples
     }
 }
 
-/// Decompresses stored documents, loading each dictionary once.
+/// Decompresses stored data and documents, loading each dictionary once.
 struct DocumentLoader {
     let database: Database
     private var dictionaries: [Int64: [UInt8]] = [:]
+
+    /// (source, codec, dictionary_id, raw_length, body, first event: data, data_length, dictionary_id)
+    static let documentQuery = """
+        SELECT d.source, d.codec, d.dictionary_id, d.raw_length, d.body, e.data, e.data_length, d.dictionary_id
+        FROM documents d JOIN events e ON e.position = d.first_position
+        """
 
     init(database: Database) {
         self.database = database
     }
 
-    mutating func dictionary(_ id: Int64) throws -> [UInt8]? {
+    mutating func dictionary(_ id: Int64?) throws -> [UInt8]? {
+        guard let id else { return nil }
         if let cached = dictionaries[id] { return cached }
         let statement = try database.prepare("SELECT bytes FROM dictionaries WHERE id = ?")
         statement.bind(1, id)
-        guard try statement.step() else { return nil }
+        guard try statement.step() else { throw CompressionError.corrupt("dictionary \(id) is missing") }
         let bytes = statement.blob(0)
         dictionaries[id] = bytes
         return bytes
     }
 
-    /// Reads (codec, dictionary_id, raw_length, body) starting at `codecColumn`.
-    mutating func load(_ row: Statement, codecColumn column: Int32) throws -> [UInt8] {
+    /// Reads (data, data_length, dictionary_id) starting at `column`.
+    mutating func data(_ row: Statement, column: Int32) throws -> [UInt8] {
+        let dictionary = try dictionary(row.optionalInt(column + 2))
+        let length = try Self.length(row.int(column + 1))
+        return try row.withBytes(column) { try EventDecompressor.data($0, length: length, dictionary: dictionary) }
+    }
+
+    /// Reads (codec, dictionary_id, raw_length, body, data, data_length, dictionary_id) starting at `column`.
+    mutating func document(_ row: Statement, column: Int32) throws -> [UInt8] {
         guard let codec = Codec(rawValue: row.int(column)) else {
             throw CompressionError.corrupt("unknown codec \(row.int(column))")
         }
-        let dictionary = try row.optionalInt(column + 1).flatMap { try self.dictionary($0) }
-        let length = Int(row.int(column + 2))
-        guard length >= 0, length <= 1 << 30 else { throw CompressionError.corrupt("implausible length \(length)") }
-        return try row.withBytes(column + 3) { stored in
-            try BlockDecompressor.decompress(codec: codec, stored: stored, originalLength: length, dictionary: dictionary)
+        return try document(row, column: column, firstEventData: try data(row, column: column + 4))
+    }
+
+    /// Reads (codec, dictionary_id, raw_length, body) starting at `column`, given the first event's data.
+    mutating func document(_ row: Statement, column: Int32, firstEventData: [UInt8]) throws -> [UInt8] {
+        guard let codec = Codec(rawValue: row.int(column)) else {
+            throw CompressionError.corrupt("unknown codec \(row.int(column))")
         }
+        let dictionary = try dictionary(row.optionalInt(column + 1))
+        let length = try Self.length(row.int(column + 2))
+        return try row.withBytes(column + 3) { stored in
+            try EventDecompressor.document(
+                codec: codec, stored: stored, length: length, dictionary: dictionary, firstEventData: firstEventData)
+        }
+    }
+
+    static func length(_ value: Int64) throws -> Int {
+        guard value >= 0, value <= 1 << 30 else { throw CompressionError.corrupt("implausible length \(value)") }
+        return Int(value)
     }
 }

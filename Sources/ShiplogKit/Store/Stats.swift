@@ -9,6 +9,9 @@ public struct StoreStats: Sendable {
     public var rawDocumentBytes: Int64 = 0
     /// The documents as stored.
     public var storedDocumentBytes: Int64 = 0
+    /// The events' normalized data, as canonical JSON and as stored.
+    public var rawDataBytes: Int64 = 0
+    public var storedDataBytes: Int64 = 0
     public var documentsByCodec: [Codec: Int64] = [:]
     public var dictionaries: [(id: Int64, bytes: Int64, samples: Int64, documents: Int64)] = []
     public var databaseFileBytes: Int64 = 0
@@ -19,10 +22,10 @@ public struct StoreStats: Sendable {
     public var headChain: String?
     public var schemaVersion = 0
 
-    /// Documents as received over what storing them costs, dictionaries included.
+    /// Documents and data as received over what storing them costs, dictionaries included.
     public var compressionRatio: Double {
-        let stored = storedDocumentBytes + dictionaries.reduce(0) { $0 + $1.bytes }
-        return stored == 0 ? 0 : Double(rawDocumentBytes) / Double(stored)
+        let stored = storedDocumentBytes + storedDataBytes + dictionaries.reduce(0) { $0 + $1.bytes }
+        return stored == 0 ? 0 : Double(rawDocumentBytes + rawDataBytes) / Double(stored)
     }
 }
 
@@ -44,6 +47,11 @@ extension EventStore {
                 if let codec = Codec(rawValue: sizes.int(0)) { stats.documentsByCodec[codec] = sizes.int(1) }
                 stats.rawDocumentBytes += sizes.int(2)
                 stats.storedDocumentBytes += sizes.int(3)
+            }
+            let data = try database.prepare("SELECT sum(data_length), sum(length(data)) FROM events")
+            if try data.step() {
+                stats.rawDataBytes = data.optionalInt(0) ?? 0
+                stats.storedDataBytes = data.optionalInt(1) ?? 0
             }
             let dictionaries = try database.prepare(
                 """

@@ -70,8 +70,9 @@ extension EventStore {
             let rows = try database.prepare(
                 """
                 SELECT e.position, e.event_id, e.type, s.name, e.stream_version, e.event_time, e.recorded_at,
-                       e.document_id, e.cluster, e.service, e.commit_sha, e.actor, e.data, e.chain,
-                       d.id, d.source, d.sha256, d.codec, d.dictionary_id, d.raw_length, d.body
+                       e.document_id, e.cluster, e.service, e.commit_sha, e.actor, e.chain,
+                       e.data, e.data_length, d.dictionary_id,
+                       d.id, d.source, d.sha256, d.first_position, d.codec, d.dictionary_id, d.raw_length, d.body
                 FROM events e
                 LEFT JOIN streams s ON s.id = e.stream_id
                 LEFT JOIN documents d ON d.id = e.document_id
@@ -92,15 +93,22 @@ extension EventStore {
                 guard let stream = rows.optionalText(3) else {
                     return fail(position, "its stream (id \(rows.int(3))) is missing from the streams table")
                 }
-                guard !rows.isNull(14) else {
+                guard !rows.isNull(16) else {
                     return fail(position, "its document (id \(rows.int(7))) is missing from the documents table")
                 }
-                let documentID = rows.int(14)
-                let documentSHA = rows.blob(16)
+                let data: [UInt8]
+                do { data = try loader.data(rows, column: 13) } catch {
+                    return fail(position, "its data cannot be decoded (the event was altered): \(error)")
+                }
+                let documentID = rows.int(16)
+                let documentSHA = rows.blob(18)
                 if documentID != verifiedDocument {
+                    guard rows.int(19) == position else {
+                        return fail(position, "its document \(documentID) claims to start at position \(rows.int(19))")
+                    }
                     let bytes: [UInt8]
-                    do { bytes = try loader.load(rows, codecColumn: 17) } catch {
-                        return fail(position, "its document \(documentID) cannot be decoded: \(error)")
+                    do { bytes = try loader.document(rows, column: 20, firstEventData: data) } catch {
+                        return fail(position, "its document \(documentID) cannot be decoded (the payload was altered): \(error)")
                     }
                     if SHA256Digest.of(bytes) != documentSHA {
                         return fail(position, "its document \(documentID) does not match its checksum (the payload was altered)")
@@ -115,12 +123,12 @@ extension EventStore {
                 versions[stream] = version
                 let event = CanonicalEvent(
                     position: position, id: rows.text(1), type: rows.text(2), stream: stream, streamVersion: version,
-                    time: rows.int(5), recordedAt: rows.int(6), source: rows.text(15), documentSHA256: documentSHA,
+                    time: rows.int(5), recordedAt: rows.int(6), source: rows.text(17), documentSHA256: documentSHA,
                     cluster: rows.optionalText(8), service: rows.optionalText(9), commit: rows.optionalText(10),
-                    actor: rows.optionalText(11), data: rows.text(12))
+                    actor: rows.optionalText(11), data: data)
                 event.bytes(into: &canonical)
                 let chain = HashChain.next(previous: previous, canonical: canonical)
-                if chain != rows.blob(13) {
+                if chain != rows.blob(12) {
                     return fail(position, Self.explainChainMismatch(event))
                 }
                 if let checkpoint = nextCheckpoint, checkpoint.position == position {
@@ -169,7 +177,9 @@ extension EventStore {
         guard let data = try? JSONParser.parse(event.data).object else {
             return "its data is not valid JSON (the event was altered)"
         }
-        if JSONWriter.canonical(.object(data)) != event.data { return "its data is not in canonical form (the event was altered)" }
+        if Array(JSONWriter.canonical(.object(data)).utf8) != event.data {
+            return "its data is not in canonical form (the event was altered)"
+        }
         let columns: [(String, String?)] = [
             ("cluster", event.cluster), ("service", event.service), ("commit", event.commit), ("actor", event.actor),
         ]
