@@ -77,12 +77,17 @@ struct Ingest: ParsableCommand {
             Terminal.write(JSONWriter.pretty([
                 "documents": .number(String(report.documents)), "appended": .number(String(report.appended)),
                 "duplicates": .number(String(report.duplicates)), "rejected": .number(String(report.rejected)),
-                "redacted": .number(String(report.redactions)), "committed": .bool(!report.rolledBack),
+                "redacted": .number(String(report.redactions)), "ignored": .number(String(report.ignoredCount)),
+                "committed": .bool(!report.rolledBack),
             ]) + "\n")
         } else {
             var line = "appended \(report.appended), duplicates \(report.duplicates), rejected \(report.rejected)"
+            if report.ignoredCount > 0 { line += ", ignored \(report.ignoredCount)" }
             if report.redactions > 0 { line += " (\(report.redactions) secret values redacted)" }
             Terminal.write(line + "\n")
+            for (reason, count) in report.ignored.sorted(by: { $0.key < $1.key }) {
+                Terminal.write("  ignored \(count): \(reason)\n")
+            }
         }
         if report.rejected > 0 {
             let what = report.rolledBack

@@ -146,3 +146,47 @@ public func packageRoot(_ file: String = #filePath) -> String {
     }
     return FileManager.default.currentDirectoryPath
 }
+
+/// The project's own fixtures (Tests/Fixtures).
+public enum Fixtures {
+    public static var root: String { packageRoot() + "/Tests/Fixtures" }
+
+    public static func path(_ relative: String) -> String { root + "/" + relative }
+
+    /// What ingest makes of a fixture file, without a store: one outcome per document.
+    public static func normalize(_ relative: String, source: String? = nil) throws -> [Result<PreparedDocument?, AdapterError>] {
+        let directory = TemporaryDirectory()
+        let store = try EventStore(path: directory.file("scratch.db"), mode: .create)
+        var options = IngestOptions()
+        options.forcedSource = source
+        let ingestor = try Ingestor(store: store, options: options)
+        let reader = try InputReader(path: path(relative))
+        var outcomes: [Result<PreparedDocument?, AdapterError>] = []
+        while let item = try reader.next() {
+            switch item {
+            case .document(let document):
+                outcomes.append(ingestor.prepare(document, receivedAt: Timestamp.utc(year: 2026, month: 11, day: 27)))
+            case .invalid(let origin, let reason, _):
+                outcomes.append(.failure(AdapterError("\(origin): \(reason)")))
+            }
+        }
+        return outcomes
+    }
+
+    /// The events of a fixture that must normalize cleanly.
+    public static func events(_ relative: String) throws -> [NewEvent] {
+        try normalize(relative).flatMap { outcome -> [NewEvent] in
+            switch outcome {
+            case .success(let document): return document?.events ?? []
+            case .failure(let error): throw error
+            }
+        }
+    }
+
+    /// The single event of a fixture.
+    public static func event(_ relative: String) throws -> NewEvent {
+        let all = try events(relative)
+        guard all.count == 1 else { throw AdapterError("\(relative) yields \(all.count) events, expected 1") }
+        return all[0]
+    }
+}

@@ -16,6 +16,8 @@ SHA = {"type": "string", "format": "git-sha"}
 DIGEST = {"type": "string", "format": "image-digest"}
 TASKDEF = {"type": "string", "format": "task-definition"}
 STRINGS = {"type": "array", "items": S}
+TIME_SOURCE = {"enum": ["received"],
+               "description": "set when the source document has no time: the event time is when shiplog received it"}
 
 def ref(name):
     return {"$ref": "common.json#/$defs/" + name}
@@ -63,7 +65,7 @@ REPO = {"repository": {**S, "description": "owner/name of the git repository"}}
 SERVICE = {"cluster": S, "service": S}
 ACTOR = {"actor": {**S, "description": "who did it: a GitHub login, an IAM principal, or a CI identity"}}
 BUILD = {
-    **REPO, "runId": {"type": "string", "format": "digits"}, "attempt": {"type": "integer", "minimum": 1},
+    **REPO, "runId": S, "attempt": {"type": "integer", "minimum": 1},
     "workflow": S, "commit": SHA, "branch": S, "event": S, "url": S, **ACTOR,
     "startedAt": TIME, "conclusion": {"enum": ["success", "failure", "cancelled", "skipped", "timed_out",
                                                "action_required", "neutral", "stale", "startup_failure"]},
@@ -91,8 +93,9 @@ TYPES = {
                  {**REPO, "ref": S, "before": SHA, "after": SHA, "commit": SHA, "forced": {"type": "boolean"},
                   "deleted": {"type": "boolean"}, "created": {"type": "boolean"}, **ACTOR,
                   "commits": {"type": "array", "items": ref("commit")}}),
-    "git.tag": ("A tag or branch created (GitHub's create event carries no sha).",
-                ["repository", "tag"], {**REPO, "tag": S, "refType": S, "commit": SHA, **ACTOR}),
+    "git.ref_created": ("A tag or branch created (GitHub's create event carries no sha).",
+                        ["repository", "ref", "refType"],
+                        {**REPO, "ref": S, "refType": {"enum": ["tag", "branch"]}, "commit": SHA, **ACTOR}),
     "change.merged": ("A change (pull request) merged.", ["repository"],
                       {**REPO, "change": S, "commit": SHA, "url": S, **ACTOR}),
     "build.requested": ("A CI workflow run was requested.", ["repository", "runId"], BUILD),
@@ -109,12 +112,13 @@ TYPES = {
     "image.pushed": ("An image manifest pushed to a registry; each tag now points at digest.",
                      ["repository", "digest"],
                      {"repository": S, "registry": S, "digest": DIGEST, "tags": STRINGS, "commit": SHA,
-                      "runId": S, **ACTOR, "mediaType": S, "configDigest": DIGEST}),
+                      "runId": S, **ACTOR, "mediaType": S, "configDigest": DIGEST,
+                      "timeSource": TIME_SOURCE}),
     "image.deleted": ("An image (or one tag of it) deleted from a registry.", ["repository"],
                       {"repository": S, "registry": S, "digest": DIGEST, "tags": STRINGS, **ACTOR}),
     "image.observed": ("An image as a listing (ecr describe-images) saw it.", ["repository", "digest"],
                        {"repository": S, "registry": S, "digest": DIGEST, "tags": STRINGS, "pushedAt": TIME,
-                        "sizeBytes": COUNT}),
+                        "sizeBytes": COUNT, "timeSource": TIME_SOURCE}),
     "taskdef.registered": ("A task-definition revision registered.", ["family", "revision", "taskDefinition"],
                            TASKDEF_FIELDS),
     "taskdef.observed": ("A task-definition revision as describe-task-definition saw it.",
@@ -171,6 +175,11 @@ TYPES = {
                             {"environment": S, "action": S, "url": S, **ACTOR}),
     "incident.detected": ("An incident detected in an environment.", ["environment"],
                           {"environment": S, "incident": S, "service": S, "description": {"type": "string"}, **ACTOR}),
+    "api.call_failed": ("An AWS API call that changes the pipeline was refused (CloudTrail errorCode).",
+                        ["api", "errorCode"],
+                        {"api": {**S, "description": "service:Operation, e.g. ecs:UpdateService"}, "errorCode": S,
+                         "errorMessage": {"type": "string"}, "cluster": S, "service": S, "family": S, **ACTOR,
+                         "account": S}),
     "incident.resolved": ("An incident resolved.", ["environment"],
                           {"environment": S, "incident": S, "service": S, "description": {"type": "string"}, **ACTOR}),
 }

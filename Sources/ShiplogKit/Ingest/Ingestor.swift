@@ -15,6 +15,9 @@ public struct IngestReport: Sendable {
     public var duplicates = 0
     public var rejected = 0
     public var redactions = 0
+    /// Recognized documents that record no pipeline change, by reason.
+    public var ignored: [String: Int] = [:]
+    public var ignoredCount: Int { ignored.values.reduce(0, +) }
     /// True when nothing was appended because some document was rejected (all-or-nothing).
     public var rolledBack = false
 }
@@ -126,10 +129,12 @@ public final class Ingestor {
                         report.documents += 1
                         report.redactions += document.redactions
                         switch prepare(document, receivedAt: receivedAt) {
-                        case .success(let prepared):
+                        case .success(.some(let prepared)):
                             batch.append(prepared)
                             origins.append(document.origin)
                             if batch.count >= options.batchSize { try flush() }
+                        case .success(.none):
+                            break
                         case .failure(let error):
                             reject(Rejection(origin: document.origin, reason: error.reason, bytes: document.bytes))
                         }
@@ -142,6 +147,7 @@ public final class Ingestor {
             throw error
         }
 
+        report.ignored = ignored
         if let session {
             if report.rejected > 0 && !options.skipInvalid {
                 session.rollback()
@@ -156,24 +162,37 @@ public final class Ingestor {
         return report
     }
 
-    /// Detects the source and normalizes one document.
-    public func prepare(_ document: InputDocument, receivedAt: Timestamp) -> Result<PreparedDocument, AdapterError> {
+    /// Detects the source and normalizes one document; `.success(nil)` when it is ignored.
+    public func prepare(_ document: InputDocument, receivedAt: Timestamp) -> Result<PreparedDocument?, AdapterError> {
         guard let adapter = forcedAdapter ?? SourceRegistry.detect(document.json) else {
             return .failure(AdapterError("unrecognized document: not a format shiplog reads (\(Self.hint(document.json)))"))
         }
         let context = AdapterContext(
             documentSHA256: Hex.encode(SHA256Digest.of(document.bytes)), receivedAt: receivedAt)
         do {
-            let events = try adapter.events(from: document.json, context: context)
-            guard !events.isEmpty else { return .failure(AdapterError("\(adapter.name): the document yields no events")) }
-            for event in events {
-                do { _ = try event.stream() } catch { return .failure(AdapterError("\(adapter.name): \(error.reason)")) }
+            switch try adapter.read(document.json, context: context) {
+            case .ignored(let reason):
+                ignored[reason, default: 0] += 1
+                return .success(nil)
+            case .events(let events):
+                guard !events.isEmpty else { return .failure(AdapterError("\(adapter.name): the document yields no events")) }
+                for event in events {
+                    do { _ = try event.stream() } catch { return .failure(AdapterError("\(adapter.name): \(error.reason)")) }
+                    if let problem = SchemaValidator.shared.validate(.object(event.data), against: event.type + ".json", path: "data"),
+                        adapter.name != "native"
+                    {
+                        return .failure(AdapterError("\(adapter.name): normalized \(event.type) is invalid: \(problem)"))
+                    }
+                }
+                return .success(PreparedDocument(source: adapter.name, bytes: document.bytes, events: events))
             }
-            return .success(PreparedDocument(source: adapter.name, bytes: document.bytes, events: events))
         } catch {
             return .failure(AdapterError("\(adapter.name): \(error.reason)"))
         }
     }
+
+    /// Documents recognized but ignored in this ingestor's runs, by reason.
+    public private(set) var ignored: [String: Int] = [:]
 
     static func hint(_ document: JSON) -> String {
         let keys = document.object?.keys.prefix(6).joined(separator: ", ") ?? ""

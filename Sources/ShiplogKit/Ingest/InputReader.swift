@@ -53,8 +53,12 @@ public final class InputReader {
         name = path == "-" ? "<stdin>" : path
     }
 
+    /// Documents split out of a container document, waiting to be returned.
+    private var pending: [InputItem] = []
+
     /// The next document or invalid item; nil at the end of the input.
     public func next() throws(SystemError) -> InputItem? {
+        if !pending.isEmpty { return pending.removeFirst() }
         if finished { return nil }
         if !started {
             started = true
@@ -164,8 +168,11 @@ public final class InputReader {
             advance(to: byLine ? limit : end)
             documentsSeen += 1
             if inArray { arrayNeedsSeparator = true }
-            guard case .object = value else {
+            guard case .object(let object) = value else {
                 return .invalid(origin: origin, reason: "a document must be a JSON object, found \(value.kindName)", bytes: bytes)
+            }
+            if object.count == 1, let records = object["Records"]?.array, !records.isEmpty {
+                return splitRecords(Array(buffer[start..<end]), origin: origin)
             }
             return .document(InputDocument(origin: origin, bytes: bytes, json: value, redactions: replacements.count))
         case .failure(let error):
@@ -190,6 +197,40 @@ public final class InputReader {
             }
             return invalidAndResync(at: error.offset, reason: error.reason)
         }
+    }
+
+    /// A CloudTrail log file, `{"Records": [...]}`: each record is a document of its own, stored
+    /// as its own bytes, so one irrelevant record does not drag the whole file into the log.
+    private func splitRecords(_ container: [UInt8], origin: Origin) -> InputItem? {
+        var items: [InputItem] = []
+        container.withUnsafeBytes { raw in
+            var locator = JSONParser(bytes: raw)
+            guard let ranges = try? locator.elementRanges(ofArrayMember: "Records") else { return }
+            for range in ranges {
+                let line = origin.line + raw[0..<range.lowerBound].reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
+                let elementOrigin = Origin(file: origin.file, line: line)
+                var parser = JSONParser(bytes: UnsafeRawBufferPointer(rebasing: raw[0..<range.upperBound]), offset: range.lowerBound,
+                                        inspector: Redactor())
+                do throws(JSONSyntaxError) {
+                    let value = try parser.parseValue()
+                    var bytes = Array(raw[range])
+                    if !parser.replacements.isEmpty { bytes = Self.splice(bytes, base: range.lowerBound, parser.replacements) }
+                    if case .object = value {
+                        items.append(.document(InputDocument(origin: elementOrigin, bytes: bytes, json: value,
+                                                             redactions: parser.replacements.count)))
+                    } else {
+                        items.append(.invalid(origin: elementOrigin, reason: "a record must be a JSON object", bytes: bytes))
+                    }
+                } catch {
+                    items.append(.invalid(origin: elementOrigin, reason: error.reason, bytes: Array(raw[range])))
+                }
+            }
+        }
+        guard !items.isEmpty else {
+            return .invalid(origin: origin, reason: "the Records array cannot be split into documents", bytes: container)
+        }
+        pending = Array(items.dropFirst())
+        return items[0]
     }
 
     private func tooLarge() -> InputItem {

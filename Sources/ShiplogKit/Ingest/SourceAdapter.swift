@@ -18,6 +18,15 @@ public struct AdapterContext: Sendable {
     }
 }
 
+/// What an adapter makes of a document it recognizes.
+public enum AdapterOutcome: Sendable {
+    /// The normalized events (at least one).
+    case events([NewEvent])
+    /// A valid document of this source that records no pipeline change (a read-only API call,
+    /// an image scan): counted and reported, not stored.
+    case ignored(String)
+}
+
 /// Turns one kind of source document into normalized events. One file per source: adding a
 /// source is adding an adapter and listing it in `SourceRegistry`.
 public protocol SourceAdapter: Sendable {
@@ -25,14 +34,19 @@ public protocol SourceAdapter: Sendable {
     var name: String { get }
     /// A cheap structural test: does this document look like one this adapter reads?
     func recognizes(_ document: JSON) -> Bool
-    /// The events the document yields. Throws when the document is of this kind but invalid.
-    func events(from document: JSON, context: AdapterContext) throws(AdapterError) -> [NewEvent]
+    /// What the document yields. Throws when the document is of this kind but invalid.
+    func read(_ document: JSON, context: AdapterContext) throws(AdapterError) -> AdapterOutcome
 }
 
 /// The adapters shiplog knows, in the order detection tries them.
 public enum SourceRegistry {
     public static let all: [any SourceAdapter] = [
         NativeAdapter(),
+        GitHubAdapter(),
+        EventBridgeAdapter(),
+        CloudTrailAdapter(),
+        AWSCLIAdapter(),
+        CDEventsAdapter(),
     ]
 
     public static var names: [String] { all.map(\.name) }

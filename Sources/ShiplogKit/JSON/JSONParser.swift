@@ -97,6 +97,52 @@ public struct JSONParser {
         }
     }
 
+    /// Parses the object at the current offset and returns the byte range of each element of
+    /// its array member `key` (for containers such as CloudTrail's `{"Records": [...]}`).
+    public mutating func elementRanges(ofArrayMember key: String) throws(JSONSyntaxError) -> [Range<Int>] {
+        skipWhitespace()
+        guard offset < bytes.count, bytes[offset] == UInt8(ascii: "{") else { throw fail("expected an object") }
+        offset += 1
+        var ranges: [Range<Int>] = []
+        while true {
+            skipWhitespace()
+            guard offset < bytes.count else { throw fail("unexpected end of input inside an object") }
+            if bytes[offset] == UInt8(ascii: "}") {
+                offset += 1
+                return ranges
+            }
+            if bytes[offset] == UInt8(ascii: ",") {
+                offset += 1
+                continue
+            }
+            let name = try parseString()
+            skipWhitespace()
+            guard offset < bytes.count, bytes[offset] == UInt8(ascii: ":") else { throw fail("expected ':'") }
+            offset += 1
+            skipWhitespace()
+            guard name == key, offset < bytes.count, bytes[offset] == UInt8(ascii: "[") else {
+                _ = try parseValue()
+                continue
+            }
+            offset += 1
+            while true {
+                skipWhitespace()
+                guard offset < bytes.count else { throw fail("unexpected end of input inside an array") }
+                if bytes[offset] == UInt8(ascii: "]") {
+                    offset += 1
+                    break
+                }
+                if bytes[offset] == UInt8(ascii: ",") {
+                    offset += 1
+                    continue
+                }
+                let start = offset
+                _ = try parseValue()
+                ranges.append(start..<offset)
+            }
+        }
+    }
+
     /// Parses one value starting at the current offset (leading whitespace skipped).
     public mutating func parseValue() throws(JSONSyntaxError) -> JSON {
         skipWhitespace()

@@ -67,12 +67,12 @@ public struct StoredEvent: Sendable, Equatable {
 public enum EventCatalog {
     public enum StreamRule: Sendable {
         case repository, image, taskDefinitionFamily, service, serviceOrCluster, cluster
-        case autoScalingGroup, notification, environment
+        case autoScalingGroup, notification, environment, serviceOrAccount
     }
 
     public static let types: [String: StreamRule] = [
         "git.push": .repository,
-        "git.tag": .repository,
+        "git.ref_created": .repository,
         "change.merged": .repository,
         "build.requested": .repository,
         "build.started": .repository,
@@ -105,6 +105,7 @@ public enum EventCatalog {
         "environment.changed": .environment,
         "incident.detected": .environment,
         "incident.resolved": .environment,
+        "api.call_failed": .serviceOrAccount,
     ]
 
     public static func stream(for event: NewEvent) throws(EventModelError) -> String {
@@ -131,6 +132,10 @@ public enum EventCatalog {
             if let cluster = event.cluster, let service = event.service { return "service/\(cluster)/\(service)" }
             return "notify/" + (try field("channel"))
         case .environment: return "environment/" + (try field("environment"))
+        case .serviceOrAccount:
+            if let cluster = event.cluster, let service = event.service { return "service/\(cluster)/\(service)" }
+            if let family = event.data["family"]?.string { return "taskdef/" + family }
+            return "aws/" + (event.data["account"]?.string ?? "unknown")
         }
     }
 }

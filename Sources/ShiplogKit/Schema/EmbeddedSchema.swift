@@ -130,6 +130,7 @@ BEGIN SELECT RAISE(ABORT, 'shiplog: the event log is append-only (DELETE on chec
     },
     "type": {
       "enum": [
+        "api.call_failed",
         "build.completed",
         "build.job",
         "build.requested",
@@ -142,7 +143,7 @@ BEGIN SELECT RAISE(ABORT, 'shiplog: the event log is append-only (DELETE on chec
         "deployment.started",
         "environment.changed",
         "git.push",
-        "git.tag",
+        "git.ref_created",
         "github.deployment",
         "github.deployment_status",
         "image.deleted",
@@ -185,6 +186,55 @@ BEGIN SELECT RAISE(ABORT, 'shiplog: the event log is append-only (DELETE on chec
 }
 
 """#),
+        ("events/api.call_failed.json", #"""
+{
+  "$schema": "https://json-schema.org/draft/2020-12/schema",
+  "$id": "api.call_failed.json",
+  "title": "api.call_failed",
+  "description": "An AWS API call that changes the pipeline was refused (CloudTrail errorCode). This schema validates the event's data object.",
+  "type": "object",
+  "required": [
+    "api",
+    "errorCode"
+  ],
+  "properties": {
+    "api": {
+      "type": "string",
+      "minLength": 1,
+      "description": "service:Operation, e.g. ecs:UpdateService"
+    },
+    "errorCode": {
+      "type": "string",
+      "minLength": 1
+    },
+    "errorMessage": {
+      "type": "string"
+    },
+    "cluster": {
+      "type": "string",
+      "minLength": 1
+    },
+    "service": {
+      "type": "string",
+      "minLength": 1
+    },
+    "family": {
+      "type": "string",
+      "minLength": 1
+    },
+    "actor": {
+      "type": "string",
+      "minLength": 1,
+      "description": "who did it: a GitHub login, an IAM principal, or a CI identity"
+    },
+    "account": {
+      "type": "string",
+      "minLength": 1
+    }
+  }
+}
+
+"""#),
         ("events/build.completed.json", #"""
 {
   "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -205,7 +255,7 @@ BEGIN SELECT RAISE(ABORT, 'shiplog: the event log is append-only (DELETE on chec
     },
     "runId": {
       "type": "string",
-      "format": "digits"
+      "minLength": 1
     },
     "attempt": {
       "type": "integer",
@@ -278,7 +328,7 @@ BEGIN SELECT RAISE(ABORT, 'shiplog: the event log is append-only (DELETE on chec
     },
     "runId": {
       "type": "string",
-      "format": "digits"
+      "minLength": 1
     },
     "attempt": {
       "type": "integer",
@@ -369,7 +419,7 @@ BEGIN SELECT RAISE(ABORT, 'shiplog: the event log is append-only (DELETE on chec
     },
     "runId": {
       "type": "string",
-      "format": "digits"
+      "minLength": 1
     },
     "attempt": {
       "type": "integer",
@@ -440,7 +490,7 @@ BEGIN SELECT RAISE(ABORT, 'shiplog: the event log is append-only (DELETE on chec
     },
     "runId": {
       "type": "string",
-      "format": "digits"
+      "minLength": 1
     },
     "attempt": {
       "type": "integer",
@@ -1176,16 +1226,17 @@ BEGIN SELECT RAISE(ABORT, 'shiplog: the event log is append-only (DELETE on chec
 }
 
 """#),
-        ("events/git.tag.json", #"""
+        ("events/git.ref_created.json", #"""
 {
   "$schema": "https://json-schema.org/draft/2020-12/schema",
-  "$id": "git.tag.json",
-  "title": "git.tag",
+  "$id": "git.ref_created.json",
+  "title": "git.ref_created",
   "description": "A tag or branch created (GitHub's create event carries no sha). This schema validates the event's data object.",
   "type": "object",
   "required": [
     "repository",
-    "tag"
+    "ref",
+    "refType"
   ],
   "properties": {
     "repository": {
@@ -1193,13 +1244,15 @@ BEGIN SELECT RAISE(ABORT, 'shiplog: the event log is append-only (DELETE on chec
       "minLength": 1,
       "description": "owner/name of the git repository"
     },
-    "tag": {
+    "ref": {
       "type": "string",
       "minLength": 1
     },
     "refType": {
-      "type": "string",
-      "minLength": 1
+      "enum": [
+        "tag",
+        "branch"
+      ]
     },
     "commit": {
       "type": "string",
@@ -1387,6 +1440,12 @@ BEGIN SELECT RAISE(ABORT, 'shiplog: the event log is append-only (DELETE on chec
     "sizeBytes": {
       "type": "integer",
       "minimum": 0
+    },
+    "timeSource": {
+      "enum": [
+        "received"
+      ],
+      "description": "set when the source document has no time: the event time is when shiplog received it"
     }
   }
 }
@@ -1443,6 +1502,12 @@ BEGIN SELECT RAISE(ABORT, 'shiplog: the event log is append-only (DELETE on chec
     "configDigest": {
       "type": "string",
       "format": "image-digest"
+    },
+    "timeSource": {
+      "enum": [
+        "received"
+      ],
+      "description": "set when the source document has no time: the event time is when shiplog received it"
     }
   }
 }

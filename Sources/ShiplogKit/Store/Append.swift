@@ -188,8 +188,11 @@ public final class AppendSession {
             findEvent.bind(1, event.id)
             if try findEvent.step() {
                 let position = findEvent.int(0)
-                let same = try findEvent.text(1) == event.type && findEvent.int(2) == event.time.microseconds
-                    && findEvent.text(3) == stream && loader.data(findEvent, column: 4) == Array(data.utf8)
+                // A snapshot that carries no time of its own is timed when received: the same
+                // snapshot received later is still the same event.
+                let sameTime = findEvent.int(2) == event.time.microseconds || event.data["timeSource"] == "received"
+                let same = try findEvent.text(1) == event.type && sameTime && findEvent.text(3) == stream
+                    && loader.data(findEvent, column: 4) == Array(data.utf8)
                 findEvent.reset()
                 if !same { return .conflicting(id: event.id, position: position) }
                 duplicates += 1

@@ -10,7 +10,7 @@ public struct NativeAdapter: SourceAdapter {
         document["shiplog"] != nil
     }
 
-    public func events(from document: JSON, context: AdapterContext) throws(AdapterError) -> [NewEvent] {
+    public func read(_ document: JSON, context: AdapterContext) throws(AdapterError) -> AdapterOutcome {
         let validator = SchemaValidator.shared
         if let problem = validator.validate(document, against: "native-event.json") {
             throw AdapterError(problem)
@@ -29,7 +29,7 @@ public struct NativeAdapter: SourceAdapter {
         } catch {
             throw AdapterError(error.reason)
         }
-        return [event]
+        return .events([event])
     }
 
     /// The native document for an event: what `record` stores and `events --format ndjson` prints.
