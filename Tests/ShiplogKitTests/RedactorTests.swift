@@ -49,6 +49,12 @@ import Testing
         }
     }
 
+    @Test func anEnvironmentThatIsNotAVariableListIsKept() throws {
+        let (json, _) = try redact(#"{"subject": {"content": {"environment": {"id": "ML-PIPE"}}}, "deployment": {"environment": "alpha"}}"#)
+        #expect(json["subject"]?["content"]?["environment"]?["id"] == "ML-PIPE")
+        #expect(json["deployment"]?["environment"] == "alpha")
+    }
+
     @Test func lookalikesAreLeftAlone() {
         #expect(Redactor.redactPatterns(in: "git@github.com:owner/repo.git") == nil)
         #expect(Redactor.redactPatterns(in: "https://api.github.com:443/repos") == nil)

@@ -153,6 +153,12 @@ public enum Fixtures {
 
     public static func path(_ relative: String) -> String { root + "/" + relative }
 
+    /// The event documents of fixture folders: not the inputs the AWS CLI fixtures were made
+    /// from, and not the one EC2 output (which shiplog rightly refuses).
+    public static func documents(in folders: [String]) throws -> [String] {
+        try Ingestor.expand(folders.map(path)).filter { !$0.contains("/input/") && !$0.contains("-ec2-") }
+    }
+
     /// What ingest makes of a fixture file, without a store: one outcome per document.
     public static func normalize(_ relative: String, source: String? = nil) throws -> [Result<PreparedDocument?, AdapterError>] {
         let directory = TemporaryDirectory()

@@ -178,6 +178,10 @@ public final class Ingestor {
                 guard !events.isEmpty else { return .failure(AdapterError("\(adapter.name): the document yields no events")) }
                 for event in events {
                     do { _ = try event.stream() } catch { return .failure(AdapterError("\(adapter.name): \(error.reason)")) }
+                    if JSON.object(event.data).longestString > Self.maximumFieldLength {
+                        return .failure(AdapterError(
+                            "\(adapter.name): a field of \(event.type) is longer than \(Self.maximumFieldLength) bytes"))
+                    }
                     if let problem = SchemaValidator.shared.validate(.object(event.data), against: event.type + ".json", path: "data"),
                         adapter.name != "native"
                     {
@@ -193,6 +197,10 @@ public final class Ingestor {
 
     /// Documents recognized but ignored in this ingestor's runs, by reason.
     public private(set) var ignored: [String: Int] = [:]
+
+    /// No normalized field (an id, a name, a reason) is longer than this; the original document
+    /// may hold longer text, but a field this long is not what the source means.
+    public static let maximumFieldLength = 65_536
 
     static func hint(_ document: JSON) -> String {
         let keys = document.object?.keys.prefix(6).joined(separator: ", ") ?? ""

@@ -53,7 +53,9 @@ public struct Recorder {
         var data = data
         if data["actor"] == nil, let actor = environment.actor { data["actor"] = .string(actor) }
         let eventID = id ?? defaultID(type: type, key: key)
-        let event = NewEvent(id: eventID, type: type, time: time ?? now, data: data)
+        var event = NewEvent(id: eventID, type: type, time: time ?? now, data: data)
+        // Recorded "now": the same step recording again is the same event, not a conflict.
+        event.timeFromReceipt = time == nil
         if let problem = SchemaValidator.shared.validate(.object(data), against: type + ".json", path: "data") {
             throw AdapterError(problem)
         }

@@ -3,7 +3,7 @@
 ///
 /// What is redacted:
 /// - environment variable *values* (`environment: [{name, value}]` in task definitions,
-///   container overrides and CloudTrail requests, or `environment: {NAME: value}`);
+///   container overrides and CloudTrail requests; `env` and `environmentVariables` alike);
 /// - the value of any member whose name says it is a secret (`password`, `token`,
 ///   `secretAccessKey`, `authorization`, `clientSecret`, `privateKey`, …);
 /// - anywhere in any string: AWS access key ids (`AKIA…`, `ASIA…`), GitHub tokens (`ghp_…`,
@@ -33,9 +33,6 @@ public struct Redactor: JSONStringInspector {
             if key == "value", case .some(.none) = path.component(1),
                 case .some(.some(let list)) = path.component(2), Self.isEnvironmentKey(list)
             {
-                return Self.marker("env")
-            }
-            if case .some(.some(let parent)) = path.component(1), Self.isEnvironmentKey(parent) {
                 return Self.marker("env")
             }
             if Self.isSecretKey(key) {

@@ -11,6 +11,9 @@ public struct NewEvent: Sendable, Equatable {
     public var data: JSONObject
     /// Set only when the source names its stream; otherwise derived from type and data.
     public var explicitStream: String?
+    /// The time is when the event was received or recorded, not one the source gave: the same
+    /// event arriving again later is a duplicate, not a conflict.
+    public var timeFromReceipt = false
 
     public init(id: String, type: String, time: Timestamp, data: JSONObject, stream: String? = nil) {
         self.id = id

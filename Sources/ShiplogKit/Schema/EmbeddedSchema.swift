@@ -783,6 +783,12 @@ BEGIN SELECT RAISE(ABORT, 'shiplog: the event log is append-only (DELETE on chec
     },
     "agentConnected": {
       "type": "boolean"
+    },
+    "timeSource": {
+      "enum": [
+        "received"
+      ],
+      "description": "set when the source document has no time: the event time is when shiplog received it"
     }
   }
 }
@@ -1919,6 +1925,12 @@ BEGIN SELECT RAISE(ABORT, 'shiplog: the event log is append-only (DELETE on chec
       "type": "string",
       "minLength": 1
     },
+    "timeSource": {
+      "enum": [
+        "received"
+      ],
+      "description": "set when the source document has no time: the event time is when shiplog received it"
+    },
     "deployments": {
       "type": "array",
       "items": {
@@ -2066,6 +2078,12 @@ BEGIN SELECT RAISE(ABORT, 'shiplog: the event log is append-only (DELETE on chec
     "containerInstanceArn": {
       "type": "string",
       "minLength": 1
+    },
+    "timeSource": {
+      "enum": [
+        "received"
+      ],
+      "description": "set when the source document has no time: the event time is when shiplog received it"
     },
     "containers": {
       "type": "array",

@@ -190,7 +190,7 @@ public final class AppendSession {
                 let position = findEvent.int(0)
                 // A snapshot that carries no time of its own is timed when received: the same
                 // snapshot received later is still the same event.
-                let sameTime = findEvent.int(2) == event.time.microseconds || event.data["timeSource"] == "received"
+                let sameTime = findEvent.int(2) == event.time.microseconds || event.timeFromReceipt
                 let same = try findEvent.text(1) == event.type && sameTime && findEvent.text(3) == stream
                     && loader.data(findEvent, column: 4) == Array(data.utf8)
                 findEvent.reset()

@@ -13,6 +13,7 @@ public struct AWSCLIAdapter: SourceAdapter {
     static let shapes: Set<String> = [
         "taskDefinition", "services", "service", "taskDefinitionArns", "imageDetails", "image", "images", "tasks",
         "ScalingActivities", "Activities", "cluster", "repository", "serviceDeployments", "serviceRevisions",
+        "task", "containerInstance", "taskArns",
     ]
 
     public func recognizes(_ document: JSON) -> Bool {
@@ -22,6 +23,18 @@ public struct AWSCLIAdapter: SourceAdapter {
     }
 
     public func read(_ document: JSON, context: AdapterContext) throws(AdapterError) -> AdapterOutcome {
+        switch try snapshot(document, context: context) {
+        case .events(var events):
+            for index in events.indices where events[index].data["timeSource"] == "received" {
+                events[index].timeFromReceipt = true
+            }
+            return .events(events)
+        case let other:
+            return other
+        }
+    }
+
+    private func snapshot(_ document: JSON, context: AdapterContext) throws(AdapterError) -> AdapterOutcome {
         if let definition = document["taskDefinition"], definition.object != nil {
             return .events([try taskDefinition(definition, context: context)])
         }
@@ -49,13 +62,29 @@ public struct AWSCLIAdapter: SourceAdapter {
             return .events([try pushedImage(image, context: context)])
         }
         if let tasks = document["tasks"]?.array {
-            let events = try tasks.map { (task) throws(AdapterError) -> NewEvent in
-                let fields = try ECSShapes.task(task)
-                guard let time = ECSShapes.taskTime(task) else { throw AdapterError("tasks[]: no time (createdAt, startedAt, …)") }
-                return NewEvent(id: ContentID.of("awscli:task", fields.object, extra: time.rfc3339), type: "task.state",
-                                time: time, data: fields.object)
-            }
+            let events = try tasks.map { (task) throws(AdapterError) -> NewEvent in try self.task(task, context: context) }
             return events.isEmpty ? .ignored("describe-tasks found no task") : .events(events)
+        }
+        if let task = document["task"], task.object != nil {
+            return .events([try self.task(task, context: context)])
+        }
+        if let instance = document["containerInstance"], instance.object != nil {
+            var fields = Fields()
+            guard let cluster = AWSNames.cluster(instance.text("containerInstanceArn").flatMap(Self.clusterOfContainerInstance)) else {
+                throw AdapterError("containerInstance.containerInstanceArn: needs the cluster (…:container-instance/CLUSTER/ID)")
+            }
+            fields.set("cluster", cluster)
+            fields.set("containerInstanceArn", instance.text("containerInstanceArn"))
+            fields.set("instanceId", instance.text("ec2InstanceId"))
+            fields.set("status", instance.text("status"))
+            fields.set("agentConnected", instance["agentConnected"]?.bool)
+            let sourceTime = instance.time("registeredAt")
+            let id = ContentID.of("awscli:container-instance", fields.object, extra: sourceTime?.rfc3339 ?? "")
+            let time = sourceTime ?? receivedTime(context, &fields)
+            return .events([NewEvent(id: id, type: "container_instance.state", time: time, data: fields.object)])
+        }
+        if document["taskArns"] != nil {
+            return .ignored("a list of task ARNs says nothing about their state")
         }
         if let activities = document["ScalingActivities"]?.array {
             return try applicationScaling(activities)
@@ -81,6 +110,20 @@ public struct AWSCLIAdapter: SourceAdapter {
         if time == nil { time = receivedTime(context, &fields) }
         let id = ContentID.of("awscli:taskdef:\(fields["taskDefinition"]?.string ?? "")", fields.object)
         return NewEvent(id: id, type: "taskdef.observed", time: time!, data: fields.object)
+    }
+
+    private func task(_ task: JSON, context: AdapterContext) throws(AdapterError) -> NewEvent {
+        var fields = try ECSShapes.task(task)
+        let sourceTime = ECSShapes.taskTime(task)
+        let id = ContentID.of("awscli:task", fields.object, extra: sourceTime?.rfc3339 ?? "")
+        return NewEvent(id: id, type: "task.state", time: sourceTime ?? receivedTime(context, &fields), data: fields.object)
+    }
+
+    /// `arn:aws:ecs:region:account:container-instance/CLUSTER/ID` → the cluster's name.
+    static func clusterOfContainerInstance(_ arn: String) -> String? {
+        guard let marker = arn.firstRange(of: ":container-instance/") else { return nil }
+        let parts = arn[marker.upperBound...].split(separator: "/")
+        return parts.count == 2 ? String(parts[0]) : nil
     }
 
     private func service(_ service: JSON, context: AdapterContext) throws(AdapterError) -> NewEvent {

@@ -31,13 +31,13 @@ public struct CDEventsAdapter: SourceAdapter {
         switch (subjectKind, predicate) {
         case ("change", "merged"):
             newType = "change.merged"
-            fields.set("repository", content.text("repository", "id") ?? subject.text("source") ?? source)
+            fields.set("repository", content.text("repository", "id") ?? Self.repository(subject.text("source") ?? source))
             fields.set("change", subjectID)
             fields.set("url", content.text("url") ?? content.text("uri"))
             fields.set("actor", content.text("user"))
         case ("pipelinerun", "started"), ("pipelinerun", "finished"), ("build", "started"), ("build", "finished"):
             newType = predicate == "started" ? "build.started" : "build.completed"
-            fields.set("repository", content.text("repository", "id") ?? subject.text("source") ?? source)
+            fields.set("repository", content.text("repository", "id") ?? Self.repository(subject.text("source") ?? source))
             fields.set("runId", subjectID)
             fields.set("workflow", content.text("pipelineName"))
             fields.set("url", content.text("uri") ?? content.text("url"))
@@ -64,6 +64,10 @@ public struct CDEventsAdapter: SourceAdapter {
             }
             fields.set("trigger", "cdevents service.\(predicate)")
             if predicate == "rolledback" { fields.set("rollback", true) }
+            // shiplog's convention: customData may name the ECS task definition and deployment.
+            let custom = document["customData"] ?? .null
+            fields.set("taskDefinition", custom.text("taskDefinition").flatMap(TaskDefinitionID.init)?.description)
+            fields.set("deploymentId", custom.text("deploymentId"))
             guard fields["cluster"] != nil else { throw AdapterError("subject.content.environment.id: required") }
         case ("service", "removed"):
             newType = "service.removed"
@@ -85,6 +89,13 @@ public struct CDEventsAdapter: SourceAdapter {
             return .ignored("CDEvents \(subjectKind).\(predicate) is not a pipeline change shiplog records")
         }
         return .events([NewEvent(id: id, type: newType, time: time, data: fields.object)])
+    }
+
+    /// A repository named by its URL (`https://github.com/owner/name/actions`) → `owner/name`.
+    static func repository(_ source: String) -> String {
+        guard let scheme = source.firstRange(of: "://") else { return source }
+        let path = source[scheme.upperBound...].split(separator: "/").dropFirst()
+        return path.count >= 2 ? path.prefix(2).joined(separator: "/") : source
     }
 
     static func conclusion(_ outcome: String?, hasArtifact: Bool) -> String {

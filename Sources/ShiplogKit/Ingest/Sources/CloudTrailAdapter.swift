@@ -171,16 +171,17 @@ public struct CloudTrailAdapter: SourceAdapter {
 
     /// An ECR lifecycle policy expiring images: one `image.deleted` per image.
     private static func lifecycleExpiry(_ record: JSON, id: String, time: Timestamp) throws(AdapterError) -> AdapterOutcome {
-        let images = record["additionalEventData"]?["imageActions"]?.array ?? record["serviceEventDetails"]?["imageActions"]?.array
-            ?? []
-        let repository = record.text("requestParameters", "repositoryName") ?? record.text("additionalEventData", "repositoryName")
+        let details = record["serviceEventDetails"] ?? .null
+        guard let repository = details.text("repositoryName") else {
+            throw AdapterError("serviceEventDetails.repositoryName: required")
+        }
         var events: [NewEvent] = []
-        for (index, image) in images.enumerated() {
-            guard let repository = repository ?? image.text("repositoryName") else { continue }
+        for (index, action) in (details["lifecycleEventImageActions"]?.array ?? []).enumerated() {
+            let image = action["lifecycleEventImage"] ?? .null
             var fields = Fields()
             fields.set("repository", repository)
-            fields.set("digest", image.text("imageDigest"))
-            fields.set("tags", strings: image["imageTags"]?.array?.compactMap(\.string) ?? [])
+            fields.set("digest", image.text("digest"))
+            fields.set("tags", strings: image["tagList"]?.array?.compactMap(\.string) ?? [])
             fields.set("actor", "ecr-lifecycle-policy")
             events.append(NewEvent(id: "\(id)#\(index + 1)", type: "image.deleted", time: time, data: fields.object))
         }

@@ -26,7 +26,7 @@ public struct EventBridgeAdapter: SourceAdapter {
 
     public func read(_ document: JSON, context: AdapterContext) throws(AdapterError) -> AdapterOutcome {
         guard let detailType = document.text("detail-type") else { throw AdapterError("detail-type: required") }
-        guard let detail = document["detail"], detail.object != nil else { throw AdapterError("detail: expected an object") }
+        guard let detail = try document.member("detail") else { throw AdapterError("detail: required") }
         let source = document.text("source") ?? ""
         if detailType == "AWS API Call via CloudTrail" {
             return try CloudTrailAdapter.normalize(detail, envelopeID: document.text("id"))
@@ -34,7 +34,7 @@ public struct EventBridgeAdapter: SourceAdapter {
         guard let envelopeID = document.text("id") else { throw AdapterError("id: required") }
         let id = "aws:eventbridge:" + envelopeID
         let envelopeTime = document.time("time")
-        let resources = document["resources"]?.array?.compactMap(\.string) ?? []
+        let resources = try document.list("resources").compactMap(\.string)
         switch detailType {
         case "ECR Image Action":
             return try imageAction(detail, id: id, time: envelopeTime, document: document)

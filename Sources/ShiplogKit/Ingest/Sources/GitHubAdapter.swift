@@ -115,7 +115,7 @@ public struct GitHubAdapter: SourceAdapter {
         fields.set("forced", payload["forced"]?.bool)
         fields.set("actor", payload.text("pusher", "name") ?? sender)
         var commits: [JSON] = []
-        for commit in payload["commits"]?.array ?? [] {
+        for commit in try payload.list("commits") {
             guard let id = commit.text("id").flatMap(Self.sha) else { throw AdapterError("commits[].id: not a commit sha") }
             var entry = Fields()
             entry.set("sha", id)
@@ -254,9 +254,9 @@ public struct GitHubAdapter: SourceAdapter {
     /// A container image published to GitHub's registry: an image push to ghcr.io.
     private func package(_ payload: JSON, kind: String, sender: String?) throws(AdapterError) -> AdapterOutcome {
         guard let package = payload[kind] else { throw AdapterError("\(kind): required") }
-        let type = (package.text("package_type") ?? package.text("ecosystem") ?? "").lowercased()
-        guard type == "container" || type == "docker" else {
-            return .ignored("GitHub \(kind) of type \(type.isEmpty ? "unknown" : type) is not a container image")
+        let kinds = [package.text("package_type"), package.text("ecosystem")].compactMap { $0?.lowercased() }
+        guard kinds.contains(where: { $0 == "container" || $0 == "docker" }) else {
+            return .ignored("GitHub \(kind) of type \(kinds.first ?? "unknown") is not a container image")
         }
         guard payload.text("action") == "published" || payload.text("action") == "updated" else {
             return .ignored("GitHub \(kind) action \(payload.text("action") ?? "?") does not publish an image")
@@ -265,13 +265,13 @@ public struct GitHubAdapter: SourceAdapter {
             throw AdapterError("\(kind).package_version and name are required")
         }
         let namespace = package.text("namespace") ?? package.text("owner", "login") ?? payload.text("repository", "owner", "login")
-        let digest = version.text("container_metadata", "tag", "digest") ?? version.text("version") ?? version.text("name")
-        guard let digest, ImageReference.isDigest(digest) else {
+        let digests = [version.text("container_metadata", "tag", "digest"), version.text("version"), version.text("name")]
+        guard let digest = digests.compactMap({ $0 }).first(where: ImageReference.isDigest) else {
             throw AdapterError("\(kind).package_version: no image digest (container_metadata.tag.digest)")
         }
         // The older `package` event sends 0001-01-01 for the version's times; the package's own is real.
-        let candidates = [version.time("created_at"), version.time("updated_at"), package.time("updated_at")]
-        guard let time = candidates.compactMap({ $0 }).first(where: { $0.microseconds > 0 }) else {
+        let times = [version.time("created_at"), version.time("updated_at"), package.time("updated_at")]
+        guard let time = times.compactMap({ $0 }).first(where: { $0.microseconds > 0 }) else {
             throw AdapterError("\(kind).package_version.created_at: required")
         }
         var fields = Fields()

@@ -45,6 +45,34 @@ extension JSON {
         return node?.int
     }
 
+    /// The array at `key`: empty when absent or null, an error when it is something else.
+    func list(_ key: String, in context: String = "") throws(AdapterError) -> [JSON] {
+        switch self[key] {
+        case nil, .null?: return []
+        case .array(let items)?: return items
+        case let other?: throw AdapterError("\(context)\(key): expected an array, found \(other.kindName)")
+        }
+    }
+
+    /// The object at `key`, or nil when absent or null; an error when it is something else.
+    func member(_ key: String, in context: String = "") throws(AdapterError) -> JSON? {
+        switch self[key] {
+        case nil, .null?: return nil
+        case .object?: return self[key]
+        case let other?: throw AdapterError("\(context)\(key): expected an object, found \(other.kindName)")
+        }
+    }
+
+    /// The longest string anywhere in the value, in characters.
+    var longestString: Int {
+        switch self {
+        case .string(let text): return text.utf8.count
+        case .array(let items): return items.map(\.longestString).max() ?? 0
+        case .object(let object): return object.members.map { max($0.key.utf8.count, $0.value.longestString) }.max() ?? 0
+        default: return 0
+        }
+    }
+
     /// A time as the sources print it: ISO 8601 text, epoch seconds (with a fraction) or
     /// milliseconds as a number or a string, or CloudTrail's `Mar 2, 2026, 1:04:05 AM`.
     var timestamp: Timestamp? {
@@ -151,7 +179,7 @@ enum ECSShapes {
         fields.set("registeredAt", definition.time("registeredAt"))
         fields.set("deregisteredAt", definition.time("deregisteredAt"))
         if let by = definition.text("registeredBy") { fields.set("actor", by) }
-        fields["containers"] = .array((definition["containerDefinitions"]?.array ?? []).map { .object(container($0).object) })
+        fields["containers"] = .array(try definition.list("containerDefinitions", in: "taskDefinition.").map { .object(container($0).object) })
         return fields
     }
 
@@ -199,7 +227,7 @@ enum ECSShapes {
         fields.set("stopCode", task.text("stopCode"))
         fields.set("launchType", task.text("launchType"))
         fields.set("containerInstanceArn", task.text("containerInstanceArn"))
-        let containers = (task["containers"]?.array ?? []).map { container -> JSON in
+        let containers = try task.list("containers").map { container -> JSON in
             var entry = Fields()
             entry.set("name", container.text("name") ?? "")
             if let image = container.text("image") {
@@ -261,7 +289,7 @@ enum ECSShapes {
         fields.set("runningCount", service.integer("runningCount"))
         fields.set("pendingCount", service.integer("pendingCount"))
         fields.set("launchType", service.text("launchType"))
-        let deployments = (service["deployments"]?.array ?? []).compactMap(Self.deployment)
+        let deployments = try service.list("deployments").compactMap(Self.deployment)
         fields["deployments"] = .array(deployments)
         let times = deployments.compactMap { $0.time("updatedAt") } + deployments.compactMap { $0.time("createdAt") }
             + [service.time("createdAt")].compactMap { $0 }
