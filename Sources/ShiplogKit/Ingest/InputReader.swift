@@ -123,7 +123,7 @@ public final class InputReader {
                 guard let newline = buffer[start...].firstIndex(of: 0x0A) else {
                     if !endOfInput {
                         if buffer.count - start > Self.maximumDocumentBytes { return tooLarge() }
-                        try fill()
+                        try fill(atLeast: buffer.count - start)
                         continue
                     }
                     limit = buffer.count
@@ -163,6 +163,12 @@ public final class InputReader {
             while end > start, byLine, Self.isWhitespace(buffer[end - 1]) { end -= 1 }
             if layout == .unknown { layout = byLine ? .lines : .sequence }
             let origin = Origin(file: name, line: line)
+            if end - start > Self.maximumDocumentBytes {
+                advance(to: byLine ? limit : end)
+                documentsSeen += 1
+                if inArray { arrayNeedsSeparator = true }
+                return .invalid(origin: origin, reason: "document larger than \(Self.maximumDocumentBytes >> 20) MiB", bytes: [])
+            }
             var bytes = Array(buffer[start..<end])
             if !replacements.isEmpty { bytes = Self.splice(bytes, base: start, replacements) }
             advance(to: byLine ? limit : end)
@@ -183,7 +189,8 @@ public final class InputReader {
             }
             if error.atEnd, !byLine, !endOfInput {
                 if buffer.count - cursor > Self.maximumDocumentBytes { return tooLarge() }
-                try fill()
+                // Double what is held, so a large document is parsed a logarithmic number of times.
+                try fill(atLeast: buffer.count - cursor)
                 return nil
             }
             documentsSeen += 1
@@ -307,19 +314,23 @@ public final class InputReader {
         }
     }
 
-    /// Drops consumed bytes and appends the next chunk.
-    private func fill() throws(SystemError) {
+    /// Drops consumed bytes and appends at least the next chunk (or `atLeast` bytes).
+    private func fill(atLeast wanted: Int = 0) throws(SystemError) {
         if cursor > 0 {
             lastByteBeforeBuffer = buffer[cursor - 1]
             buffer.removeSubrange(0..<cursor)
             cursor = 0
         }
-        guard !endOfInput else { return }
-        if let chunk = try reader.read(maximum: Self.chunkSize) {
-            buffer.append(contentsOf: chunk)
-        } else {
-            endOfInput = true
-        }
+        var added = 0
+        repeat {
+            guard !endOfInput else { return }
+            if let chunk = try reader.read(maximum: Self.chunkSize) {
+                buffer.append(contentsOf: chunk)
+                added += chunk.count
+            } else {
+                endOfInput = true
+            }
+        } while added < wanted
     }
 
     private func binaryProblem() -> String? {
