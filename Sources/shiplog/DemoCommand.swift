@@ -17,24 +17,24 @@ struct Demo: ParsableCommand {
         }
         let store = try EventStore(path: db, mode: .create)
         let result = try store.append(DemoScenario.documents())
-        Terminal.write("demo store \(db): \(result.appended) events of the ML-PIPE pipeline\n\n")
-        var events = TextTable([
-            .init("POS", rightAligned: true), .init("TIME"), .init("TYPE"), .init("STREAM", flexible: true, minimumWidth: 12),
-            .init("DETAIL", flexible: true, minimumWidth: 10),
-        ])
-        var filter = EventFilter()
-        filter.types = ["deployment", "service", "build.completed"]
-        try store.events(filter) { event in
-            events.append([String(event.position), event.time.shortRFC3339, event.type, event.stream, event.summary])
-        }
-        Terminal.write(events.render())
+        Terminal.write("""
+            demo store \(db): \(result.appended) events of the ML-PIPE pipeline (cluster ML-PIPE, services P1
+            crawler and P2 resizer): pushes, builds, :latest image pushes, task definitions, deployments
+            (one rolled back by the circuit breaker), a scale-out and Slack notifications.
+
+            $ shiplog where
+            """)
+        try Where.print(try store.whereRunning(), format: .table)
+        Terminal.write("\n$ shiplog history P1\n")
+        try History.print(try store.history(cluster: DemoScenario.cluster, service: "P1"), format: .table)
         Terminal.write("""
 
             Explore it:
-              shiplog --db \(db) events --type deployment
+              shiplog --db \(db) trace ml-pipe/p1-crawler:latest     every digest :latest pointed at, and where each ran
+              shiplog --db \(db) where --as-of 2026-11-08T10:55:00Z  what ran while p1-crawler:3 was failing
+              shiplog --db \(db) diff P1 2 3                          what the bad release changed
               shiplog --db \(db) events --service P1 --format json
               shiplog --db \(db) verify
-              shiplog --db \(db) stats
 
             """)
     }

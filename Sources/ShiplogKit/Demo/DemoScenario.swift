@@ -45,6 +45,8 @@ public enum DemoScenario {
         var runID = 7_301_000_000
         var liveDeployment: [String: String] = [:]
         var liveRevision: [String: Int] = [:]
+        var liveDigest: [String: String] = [:]
+        var runningTasks: [String: [(taskDefinition: String, deployment: String, digest: String, index: Int)]] = [:]
 
         init(start: Timestamp) {
             clock = start
@@ -164,47 +166,79 @@ public enum DemoScenario {
             started["trigger"] = "UpdateService"
             emit("deployment.started", started, at: tick(15))
             let count = desired[service.name] ?? 2
-            for task in 0..<count {
-                var containers: JSONObject = ["name": .string(service.family), "image": .string("\(DemoScenario.registry)/\(service.imageRepository):latest")]
-                containers["digest"] = .string(digest)
-                let taskArn = "arn:aws:ecs:ap-northeast-2:123456789012:task/\(DemoScenario.cluster)/" + Self.hex("\(deployment)-\(task)", length: 32)
-                var state = serviceData
-                state["taskArn"] = .string(taskArn)
-                state["taskDefinition"] = .string(taskDefinition)
-                state["deploymentId"] = .string(deployment)
-                state["group"] = .string("service:\(service.name)")
-                state["lastStatus"] = rolledBack ? "STOPPED" : "RUNNING"
-                state["desiredStatus"] = rolledBack ? "STOPPED" : "RUNNING"
-                if rolledBack { state["stoppedReason"] = "Essential container in task exited" }
-                state["containers"] = [.object(containers)]
-                emit("task.state", state, at: tick(40))
+            if rolledBack {
+                for task in 0..<count {
+                    emitTask(service, taskDefinition: taskDefinition, deployment: deployment, digest: digest, index: task,
+                             status: "STOPPED", reason: "Essential container in task exited")
+                }
+            } else {
+                replaceTasks(service, taskDefinition: taskDefinition, deployment: deployment, digest: digest, count: count)
             }
             var outcome = serviceData
             outcome["taskDefinition"] = .string(taskDefinition)
             outcome["deploymentId"] = .string(deployment)
-            if rolledBack, let previousDeployment = liveDeployment[service.name], let previous = liveRevision[service.name] {
+            if rolledBack, let previousDeployment = liveDeployment[service.name], let previous = liveRevision[service.name],
+                let previousDigest = liveDigest[service.name]
+            {
                 outcome["reason"] = "ECS deployment circuit breaker: task failed to start."
                 emit("deployment.failed", outcome, at: tick(300))
                 let rollback = "ecs-svc/" + Self.digits("rollback-\(taskDefinition)", length: 19)
                 var back = serviceData
-                back["taskDefinition"] = .string("\(service.family):\(previous)")
                 back["deploymentId"] = .string(rollback)
                 back["rollback"] = true
                 back["rollbackTo"] = .string(previousDeployment)
                 back["reason"] = .string("ECS deployment circuit breaker: rolling back to deploymentId \(previousDeployment).")
                 back["trigger"] = "circuit-breaker"
+                back["actor"] = "ecs.amazonaws.com"
                 emit("deployment.started", back, at: tick(2))
-                var done = back
-                done["reason"] = nil
+                let rolledBackTo = "\(service.family):\(previous)"
+                replaceTasks(service, taskDefinition: rolledBackTo, deployment: rollback, digest: previousDigest, count: count)
+                var done = serviceData
+                done["deploymentId"] = .string(rollback)
                 emit("deployment.completed", done, at: tick(180))
                 liveDeployment[service.name] = rollback
-                notify(status: "failure", message: "P1 \(taskDefinition) rolled back to \(service.family):\(previous)", commit: commit, run: run, service: service.name)
+                notify(status: "failure", message: "P1 \(taskDefinition) rolled back to \(rolledBackTo)", commit: commit, run: run,
+                       service: service.name)
             } else {
                 emit("deployment.completed", outcome, at: tick(200))
                 liveDeployment[service.name] = deployment
                 liveRevision[service.name] = revision
-                notify(status: "success", message: "\(service.name) deployed \(taskDefinition)", commit: commit, run: run, service: service.name)
+                liveDigest[service.name] = digest
+                notify(status: "success", message: "\(service.name) deployed \(taskDefinition)", commit: commit, run: run,
+                       service: service.name)
             }
+        }
+
+        /// Starts `count` tasks of a deployment, then stops the tasks it replaces.
+        mutating func replaceTasks(_ service: Service, taskDefinition: String, deployment: String, digest: String, count: Int) {
+            let old = runningTasks[service.name] ?? []
+            for index in 0..<count {
+                emitTask(service, taskDefinition: taskDefinition, deployment: deployment, digest: digest, index: index, status: "RUNNING")
+            }
+            for task in old {
+                emitTask(service, taskDefinition: task.taskDefinition, deployment: task.deployment, digest: task.digest, index: task.index,
+                         status: "STOPPED", reason: "Scaling activity initiated by (deployment \(deployment))")
+            }
+            runningTasks[service.name] = (0..<count).map { (taskDefinition, deployment, digest, $0) }
+        }
+
+        mutating func emitTask(
+            _ service: Service, taskDefinition: String, deployment: String, digest: String, index: Int, status: String,
+            reason: String? = nil
+        ) {
+            var state: JSONObject = [
+                "cluster": .string(DemoScenario.cluster), "service": .string(service.name),
+                "taskArn": .string("arn:aws:ecs:ap-northeast-2:123456789012:task/\(DemoScenario.cluster)/"
+                    + Self.hex("\(deployment)-\(index)", length: 32)),
+                "taskDefinition": .string(taskDefinition), "deploymentId": .string(deployment), "group": .string("service:\(service.name)"),
+                "lastStatus": .string(status), "desiredStatus": .string(status == "RUNNING" ? "RUNNING" : "STOPPED"),
+                "containers": [[
+                    "name": .string(service.family), "image": .string("\(DemoScenario.registry)/\(service.imageRepository):latest"),
+                    "digest": .string(digest), "lastStatus": .string(status),
+                ]],
+            ]
+            if let reason { state["stoppedReason"] = .string(reason) }
+            emit("task.state", state, at: tick(20))
         }
 
         mutating func scaleOut(_ service: Service, from: Int, to: Int) {
@@ -220,6 +254,15 @@ public enum DemoScenario {
                     "instanceId": .string("i-0" + Self.hex("instance-\(index)", length: 16)), "status": "Successful",
                     "cause": "capacity provider ML-PIPE-cp scaled the group from 2 to 4 instances",
                 ], at: tick(90))
+            }
+            if let deployment = liveDeployment[service.name], let revision = liveRevision[service.name],
+                let digest = liveDigest[service.name]
+            {
+                for index in from..<to {
+                    emitTask(service, taskDefinition: "\(service.family):\(revision)", deployment: deployment, digest: digest,
+                             index: index, status: "RUNNING")
+                    runningTasks[service.name, default: []].append(("\(service.family):\(revision)", deployment, digest, index))
+                }
             }
         }
 

@@ -6,12 +6,17 @@ public struct TextTable {
         public let flexible: Bool
         public let rightAligned: Bool
         public let minimumWidth: Int
+        /// Flexible columns with a higher priority give up their width first.
+        public let shrinkPriority: Int
 
-        public init(_ title: String, flexible: Bool = false, rightAligned: Bool = false, minimumWidth: Int = 6) {
+        public init(
+            _ title: String, flexible: Bool = false, rightAligned: Bool = false, minimumWidth: Int = 6, shrinkPriority: Int = 0
+        ) {
             self.title = title
             self.flexible = flexible
             self.rightAligned = rightAligned
-            self.minimumWidth = minimumWidth
+            self.minimumWidth = max(minimumWidth, 2)
+            self.shrinkPriority = shrinkPriority
         }
     }
 
@@ -33,10 +38,11 @@ public struct TextTable {
             max(Self.width(columns[index].title), rows.map { Self.width($0[index]) }.max() ?? 0)
         }
         var total = widths.reduce(0, +) + gap * (columns.count - 1)
-        // Shrink the widest flexible column one step at a time until the table fits.
+        // Shrink the widest flexible column of the highest priority, one step at a time, until it fits.
         while total > width {
-            guard let index = columns.indices.filter({ columns[$0].flexible && widths[$0] > columns[$0].minimumWidth })
-                .max(by: { widths[$0] < widths[$1] })
+            let candidates = columns.indices.filter { columns[$0].flexible && widths[$0] > columns[$0].minimumWidth }
+            guard let priority = candidates.map({ columns[$0].shrinkPriority }).max(),
+                let index = candidates.filter({ columns[$0].shrinkPriority == priority }).max(by: { widths[$0] < widths[$1] })
             else { break }
             widths[index] -= 1
             total -= 1
@@ -72,6 +78,13 @@ public struct TextTable {
     }
 }
 
+extension String {
+    func replacingFirst(_ target: Character, with replacement: String) -> String {
+        guard let found = firstIndex(of: target) else { return self }
+        return String(self[..<found]) + replacement + String(self[index(after: found)...])
+    }
+}
+
 /// Short forms for tables: commits and digests are recognisable by their first characters.
 public enum Abbreviate {
     public static func commit(_ sha: String?) -> String {
@@ -79,11 +92,36 @@ public enum Abbreviate {
         return String(sha.prefix(7))
     }
 
+    /// An IAM principal's last part (`…:assumed-role/deploy/GitHubActions` → `deploy/GitHubActions`).
+    public static func actor(_ actor: String?) -> String {
+        guard let actor else { return "-" }
+        if actor.hasPrefix("arn:"), let slash = actor.firstIndex(of: "/") {
+            return String(actor[actor.index(after: slash)...])
+        }
+        return actor
+    }
+
+    /// The first 12 hex digits of a digest, as `docker images` shows an image id.
     public static func digest(_ digest: String?) -> String {
         guard let digest else { return "-" }
-        if let colon = digest.firstIndex(of: ":") {
-            return String(digest[...colon]) + String(digest[digest.index(after: colon)...].prefix(12))
-        }
-        return String(digest.prefix(19))
+        if let colon = digest.firstIndex(of: ":") { return String(digest[digest.index(after: colon)...].prefix(12)) }
+        return String(digest.prefix(12))
+    }
+
+    /// An image reference without its registry host (`…amazonaws.com/ml-pipe/p1:latest` → `ml-pipe/p1:latest`).
+    public static func image(_ image: String?) -> String {
+        guard let image else { return "-" }
+        guard let reference = ImageReference(image) else { return image }
+        var short = reference
+        short.registry = nil
+        short.digest = nil
+        return short.description
+    }
+
+    /// A time to the minute, for tables: `2026-03-05 02:09`.
+    public static func minute(_ time: Timestamp?) -> String {
+        guard let time else { return "-" }
+        let text = time.rfc3339
+        return String(text.prefix(16)).replacingFirst("T", with: " ")
     }
 }

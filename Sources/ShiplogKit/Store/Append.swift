@@ -97,6 +97,9 @@ public final class AppendSession {
     private var lastCheckpoint: Int64 = 0
     private var canonical: [UInt8] = []
     private var pending = AppendResult()
+    /// The events appended in this transaction, for the projector to fold before it commits.
+    private var toProject: [ProjectedEvent] = []
+    private var projector: Projector?
     private var committed = AppendResult()
     private var open = false
 
@@ -153,6 +156,16 @@ public final class AppendSession {
         nextDocumentID = (try database.scalarInt("SELECT max(id) FROM documents") ?? 0) + 1
         streams.removeAll(keepingCapacity: true)
         dictionaryLoaded = false
+        toProject.removeAll(keepingCapacity: true)
+        // Projections missing events (a store from before they existed): fold those first.
+        if try projections().checkpoint < nextPosition - 1 { try projections().catchUp() }
+    }
+
+    private func projections() throws -> Projector {
+        if let projector { return projector }
+        let created = try Projector(database: database)
+        projector = created
+        return created
     }
 
     /// Appends documents; returns one outcome per document. A conflicting document stores nothing.
@@ -261,6 +274,9 @@ public final class AppendSession {
             insertEvent.bind(14, Int64(dataBytes.count))
             insertEvent.bind(15, blob: chain)
             try insertEvent.run()
+            toProject.append(ProjectedEvent(
+                position: position, id: event.id, type: event.type, streamID: stream.id, stream: item.stream, time: event.time,
+                data: event.data))
             previousChain = chain
             nextPosition += 1
             pending.appended += 1
@@ -362,6 +378,8 @@ public final class AppendSession {
     public func commit() throws -> AppendResult {
         try store.wrap {
             if pending.appended > 0 { try checkpoint(nextPosition - 1) }
+            try projections().apply(toProject)
+            toProject.removeAll(keepingCapacity: true)
             try database.execute("COMMIT")
         }
         open = false
@@ -375,6 +393,7 @@ public final class AppendSession {
         if open, !database.isAutocommit { try? database.execute("ROLLBACK") }
         open = false
         pending = AppendResult()
+        toProject.removeAll()
     }
 
     /// What the open transaction has appended so far (not yet committed).

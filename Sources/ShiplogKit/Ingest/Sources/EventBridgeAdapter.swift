@@ -121,6 +121,11 @@ public struct EventBridgeAdapter: SourceAdapter {
         if let target = reason.flatMap(Self.rollbackTarget) {
             fields.set("rollback", true)
             fields.set("rollbackTo", target)
+            if reason?.contains("circuit breaker") == true {
+                // ECS itself started this deployment; the name matches CloudTrail's AWSService actors.
+                fields.set("actor", "ecs.amazonaws.com")
+                fields.set("trigger", "circuit-breaker")
+            }
         }
         guard let when = detail.time("updatedAt") ?? time else { throw AdapterError("no time for the deployment state") }
         return .events([NewEvent(id: id, type: type, time: when, data: fields.object)])

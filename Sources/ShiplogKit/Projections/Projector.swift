@@ -1,0 +1,136 @@
+/// Keeps the projections in step with the log.
+///
+/// Events are folded in the same transaction that appends them, with the checkpoint (the last
+/// position folded), so projections are never ahead of or behind the log. Service streams fold
+/// in event-time order: when an event arrives whose sort key is before what a service already
+/// folded, that service alone is folded again from zero, so late and out-of-order events give the
+/// same answer as ordered ones. The other streams' projections are order-independent merges.
+final class Projector {
+    private let database: Database
+    private let catalog: CatalogProjections
+    private let services: ServiceProjection
+    private let selectStream: Statement
+    private let upsertStream: Statement
+    private let selectCheckpoint: Statement
+    private let upsertCheckpoint: Statement
+    private var loader: DocumentLoader
+
+    static let projectionTables = [
+        "projection_streams", "taskdefs", "taskdef_containers", "tag_assignments", "image_deletions", "images", "commits",
+        "pushes", "builds", "deployments", "deployment_digests", "service_states", "bad_revisions",
+    ]
+
+    init(database: Database) throws {
+        self.database = database
+        catalog = try CatalogProjections(database: database)
+        services = try ServiceProjection(database: database)
+        selectStream = try database.prepare(
+            "SELECT last_time, last_rank, last_id, state FROM projection_streams WHERE stream_id = ?")
+        upsertStream = try database.prepare(
+            "INSERT OR REPLACE INTO projection_streams (stream_id, last_time, last_rank, last_id, state) VALUES (?, ?, ?, ?, ?)")
+        selectCheckpoint = try database.prepare("SELECT position FROM projection_checkpoint WHERE name = 'projections'")
+        upsertCheckpoint = try database.prepare(
+            "INSERT OR REPLACE INTO projection_checkpoint (name, position) VALUES ('projections', ?)")
+        loader = DocumentLoader(database: database)
+    }
+
+    var checkpoint: Int64 {
+        get throws {
+            defer { selectCheckpoint.reset() }
+            return try selectCheckpoint.step() ? selectCheckpoint.int(0) : 0
+        }
+    }
+
+    /// Folds events appended after the checkpoint (in position order) and moves the checkpoint.
+    func apply(_ events: [ProjectedEvent]) throws {
+        guard let last = events.last?.position else { return }
+        var serviceEvents: [Int64: [ProjectedEvent]] = [:]
+        for event in events {
+            if event.stream.hasPrefix("service/") {
+                serviceEvents[event.streamID, default: []].append(event)
+            } else {
+                try catalog.apply(event)
+            }
+        }
+        for (streamID, streamEvents) in serviceEvents.sorted(by: { $0.key < $1.key }) {
+            try fold(streamID: streamID, stream: streamEvents[0].stream, newEvents: streamEvents)
+        }
+        upsertCheckpoint.bind(1, last)
+        try upsertCheckpoint.run()
+    }
+
+    /// Folds whatever the log holds past the checkpoint (after a migration, or a rebuild).
+    func catchUp(batch: Int = 50_000) throws {
+        var after = try checkpoint
+        while true {
+            let events = try readEvents("e.position > ?1 ORDER BY e.position LIMIT \(batch)", after)
+            guard let last = events.last else { return }
+            try apply(events)
+            after = last.position
+        }
+    }
+
+    /// Deletes every projection and folds the whole log again.
+    func rebuild() throws {
+        for table in Self.projectionTables { try database.execute("DELETE FROM \(table)") }
+        try database.execute("DELETE FROM projection_checkpoint")
+        try catchUp()
+    }
+
+    private func fold(streamID: Int64, stream: String, newEvents: [ProjectedEvent]) throws {
+        guard let names = ServiceProjection.names(ofStream: stream) else { return }
+        let events = newEvents.sorted { $0.sortKey < $1.sortKey }
+        selectStream.reset()
+        selectStream.bind(1, streamID)
+        var folded: SortKey?
+        var state: [UInt8]?
+        if try selectStream.step() {
+            folded = SortKey(time: selectStream.int(0), rank: Int(selectStream.int(1)), id: selectStream.text(2))
+            state = selectStream.isNull(3) ? nil : selectStream.blob(3)
+        }
+        selectStream.reset()
+        var fold: ServiceFold
+        var toApply = events
+        if let folded, events[0].sortKey < folded {
+            // A late event: fold this service again from its first event.
+            try services.clear(cluster: names.cluster, service: names.service)
+            fold = ServiceFold(cluster: names.cluster, service: names.service)
+            // Up to the newest event being applied: later ones (a rebuild in batches) come in their turn.
+            toApply = try readEvents("e.stream_id = ?1 AND e.position <= ?2", streamID, upTo: events.map(\.position).max()!)
+                .sorted { $0.sortKey < $1.sortKey }
+        } else {
+            fold = try services.load(cluster: names.cluster, service: names.service, state: state)
+        }
+        for event in toApply { fold.apply(event) }
+        let saved = try services.save(&fold)
+        let lastKey = toApply.last!.sortKey
+        let keep = folded.map { max($0, lastKey) } ?? lastKey
+        upsertStream.bind(1, streamID)
+        upsertStream.bind(2, keep.time)
+        upsertStream.bind(3, Int64(keep.rank))
+        upsertStream.bind(4, keep.id)
+        upsertStream.bind(5, blob: saved)
+        try upsertStream.run()
+    }
+
+    /// Reads events from the log with their data decoded.
+    private func readEvents(_ condition: String, _ value: Int64, upTo bound: Int64? = nil) throws -> [ProjectedEvent] {
+        let statement = try database.prepare(
+            """
+            SELECT e.position, e.event_id, e.type, e.stream_id, s.name, e.event_time, e.data, e.data_length, d.dictionary_id
+            FROM events e JOIN streams s ON s.id = e.stream_id JOIN documents d ON d.id = e.document_id
+            WHERE \(condition)
+            """)
+        statement.bind(1, value)
+        if let bound { statement.bind(2, bound) }
+        var events: [ProjectedEvent] = []
+        while try statement.step() {
+            let bytes = try loader.data(statement, column: 6)
+            let data = try JSONParser.parse(bytes).object ?? JSONObject()
+            events.append(ProjectedEvent(
+                position: statement.int(0), id: statement.text(1), type: statement.text(2), streamID: statement.int(3),
+                stream: statement.text(4), time: Timestamp(microseconds: statement.int(5)), data: data))
+        }
+        return events
+    }
+}

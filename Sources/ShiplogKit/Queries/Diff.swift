@@ -1,0 +1,192 @@
+/// What changed between two task-definition revisions, or two deployments of a service
+/// (`shiplog diff`).
+public struct RevisionDiff: Sendable {
+    public struct Side: Sendable {
+        public var taskDefinition: TaskDefinitionID
+        public var deployment: DeploymentSummary?
+        public var images: [ResolvedImage]
+        public var cpu: Int64?
+        public var memory: Int64?
+        public var commit: String?
+
+        var record: JSONObject {
+            [
+                "taskDefinition": .string(taskDefinition.description), "deploymentId": JSON(deployment?.deploymentID ?? deployment?.key),
+                "commit": JSON(commit), "cpu": JSON(cpu), "memory": JSON(memory),
+                "images": .array(images.map { .object($0.record) }),
+            ]
+        }
+    }
+
+    public struct ContainerChange: Sendable {
+        public var name: String
+        public var change: String  // added, removed, image, digest, unchanged
+        public var fromImage: String?
+        public var toImage: String?
+        public var fromDigest: String?
+        public var toDigest: String?
+    }
+
+    public var from: Side
+    public var to: Side
+    public var containers: [ContainerChange] = []
+    /// `container.NAME` keys of environment variables (their values are never stored).
+    public var environmentAdded: [String] = []
+    public var environmentRemoved: [String] = []
+    /// Secret references (`valueFrom`) added, removed, or pointing elsewhere.
+    public var secretsAdded: [String] = []
+    public var secretsRemoved: [String] = []
+    public var secretsChanged: [String] = []
+    /// The commits between the two, oldest first (from the pushes in the log).
+    public var commits: [CommitInfo] = []
+    /// Why the commits between could not be listed, when they could not.
+    public var commitsUnknownReason: String?
+
+    /// Whether anything but the commit differs.
+    public var hasChanges: Bool {
+        containers.contains { $0.change != "unchanged" } || !environmentAdded.isEmpty || !environmentRemoved.isEmpty
+            || !secretsAdded.isEmpty || !secretsRemoved.isEmpty || !secretsChanged.isEmpty || from.cpu != to.cpu
+            || from.memory != to.memory
+    }
+
+    public var record: JSONObject {
+        [
+            "from": .object(from.record), "to": .object(to.record),
+            "containers": .array(containers.map {
+                [
+                    "name": .string($0.name), "change": .string($0.change), "fromImage": JSON($0.fromImage), "toImage": JSON($0.toImage),
+                    "fromDigest": JSON($0.fromDigest), "toDigest": JSON($0.toDigest),
+                ]
+            }),
+            "environment": ["added": JSON(environmentAdded), "removed": JSON(environmentRemoved)],
+            "secrets": ["added": JSON(secretsAdded), "removed": JSON(secretsRemoved), "changed": JSON(secretsChanged)],
+            "cpu": ["from": JSON(from.cpu), "to": JSON(to.cpu)], "memory": ["from": JSON(from.memory), "to": JSON(to.memory)],
+            "commits": .array(commits.map { .object($0.record) }), "commitsUnknownReason": JSON(commitsUnknownReason),
+        ]
+    }
+}
+
+extension EventStore {
+    /// Compares two revisions (`family:A`, `family:B`); the digests and commits are those of each
+    /// revision's latest deployment, when it was deployed.
+    public func diff(_ from: TaskDefinitionID, _ to: TaskDefinitionID) throws -> RevisionDiff {
+        try read {
+            let tracer = try Tracer(database: database)
+            let old = try tracer.latestDeployment(of: from)
+            let new = try tracer.latestDeployment(of: to)
+            return try Self.diff(tracer, side(tracer, from, deployment: old), side(tracer, to, deployment: new))
+        }
+    }
+
+    /// Compares two deployments of a service, each named by its revision (`7`, `family:7`) or its
+    /// deployment id; a revision means its latest deployment in that service.
+    public func diff(cluster: String, service: String, from: String, to: String) throws -> RevisionDiff {
+        let deployments = try history(cluster: cluster, service: service)
+        func pick(_ reference: String) throws -> DeploymentSummary {
+            if let match = deployments.first(where: { $0.deploymentID == reference || $0.key == reference }) { return match }
+            let revision = TaskDefinitionID(reference) ?? Int(reference).flatMap { number in
+                deployments.compactMap(\.taskDefinition).first.map { TaskDefinitionID(family: $0.family, revision: number) }
+            }
+            if let revision, let match = deployments.first(where: { $0.taskDefinition == revision }) { return match }
+            throw QueryError.notFound("\(cluster)/\(service) has no deployment of \(reference)")
+        }
+        let old = try pick(from)
+        let new = try pick(to)
+        guard let oldRevision = old.taskDefinition, let newRevision = new.taskDefinition else {
+            throw QueryError.notFound("the revision of a deployment is unknown; diff the revisions by family:revision")
+        }
+        return try read {
+            let tracer = try Tracer(database: database)
+            return try Self.diff(tracer, side(tracer, oldRevision, deployment: old), side(tracer, newRevision, deployment: new))
+        }
+    }
+
+    private func side(_ tracer: Tracer, _ revision: TaskDefinitionID, deployment: DeploymentSummary?) throws
+        -> (RevisionDiff.Side, TaskDefinitionInfo?)
+    {
+        let info = try tracer.taskDefinition(revision)
+        guard info != nil || deployment != nil else { throw QueryError.notFound("no task definition \(revision) in the log") }
+        let images = deployment?.images ?? info?.containers ?? []
+        let commit = deployment?.commit ?? images.compactMap(\.commit).first
+        let side = RevisionDiff.Side(
+            taskDefinition: revision, deployment: deployment, images: images, cpu: info?.cpu, memory: info?.memory, commit: commit)
+        return (side, info)
+    }
+
+    private static func diff(
+        _ tracer: Tracer, _ from: (RevisionDiff.Side, TaskDefinitionInfo?), _ to: (RevisionDiff.Side, TaskDefinitionInfo?)
+    ) throws -> RevisionDiff {
+        var diff = RevisionDiff(from: from.0, to: to.0)
+        let oldImages = Dictionary(from.0.images.map { ($0.container, $0) }, uniquingKeysWith: { first, _ in first })
+        let newImages = Dictionary(to.0.images.map { ($0.container, $0) }, uniquingKeysWith: { first, _ in first })
+        for name in Set(oldImages.keys).union(newImages.keys).sorted() {
+            let old = oldImages[name]
+            let new = newImages[name]
+            let change: String
+            if old == nil { change = "added" } else if new == nil { change = "removed" } else if old?.image != new?.image {
+                change = "image"
+            } else if old?.digest != new?.digest { change = "digest" } else { change = "unchanged" }
+            diff.containers.append(RevisionDiff.ContainerChange(
+                name: name, change: change, fromImage: old?.image, toImage: new?.image, fromDigest: old?.digest, toDigest: new?.digest))
+        }
+        let (oldEnvironment, oldSecrets) = Self.environment(from.1?.definition)
+        let (newEnvironment, newSecrets) = Self.environment(to.1?.definition)
+        diff.environmentAdded = newEnvironment.subtracting(oldEnvironment).sorted()
+        diff.environmentRemoved = oldEnvironment.subtracting(newEnvironment).sorted()
+        diff.secretsAdded = Set(newSecrets.keys).subtracting(oldSecrets.keys).sorted()
+        diff.secretsRemoved = Set(oldSecrets.keys).subtracting(newSecrets.keys).sorted()
+        diff.secretsChanged = Set(oldSecrets.keys).intersection(newSecrets.keys).filter { oldSecrets[$0] != newSecrets[$0] }.sorted()
+        (diff.commits, diff.commitsUnknownReason) = try commitsBetween(tracer, from.0.commit, to.0.commit)
+        return diff
+    }
+
+    /// `container.KEY` names of environment variables, and `container.NAME` → valueFrom of secrets.
+    private static func environment(_ definition: JSONObject?) -> (Set<String>, [String: String]) {
+        var keys = Set<String>()
+        var secrets: [String: String] = [:]
+        for container in definition?["containers"]?.array ?? [] {
+            let name = container["name"]?.string ?? "?"
+            for key in container["envKeys"]?.array ?? [] { if let key = key.string { keys.insert("\(name).\(key)") } }
+            for secret in container["secrets"]?.array ?? [] {
+                if let key = secret["name"]?.string { secrets["\(name).\(key)"] = secret["valueFrom"]?.string ?? "" }
+            }
+        }
+        return (keys, secrets)
+    }
+
+    /// The commits after `from` up to `to`, following pushes back from `to` (oldest first).
+    private static func commitsBetween(_ tracer: Tracer, _ from: String?, _ to: String?) throws -> ([CommitInfo], String?) {
+        guard let to else { return ([], "the newer revision's commit is unknown") }
+        guard let from else { return ([], "the older revision's commit is unknown") }
+        if from == to { return ([], nil) }
+        guard let head = try tracer.commits("WHERE sha = ?1", to).first else {
+            return ([], "commit \(to.prefix(7)) is not in a push in the log")
+        }
+        let push = try tracer.database.prepare(
+            "SELECT before_sha, commits FROM pushes WHERE repository = ? AND after_sha = ? ORDER BY time LIMIT 1")
+        var collected: [String] = []
+        var cursor = to
+        for _ in 0..<10_000 {
+            push.reset()
+            push.bind(1, head.repository)
+            push.bind(2, cursor)
+            guard try push.step() else {
+                return ([], "the pushes in the log do not lead from \(to.prefix(7)) back to \(from.prefix(7))")
+            }
+            let shas = (try? JSONParser.parse(push.text(1)).array)?.compactMap(\.string) ?? []
+            let before = push.optionalText(0)
+            push.reset()
+            if let index = shas.firstIndex(of: from) {
+                collected.insert(contentsOf: shas[(index + 1)...], at: 0)
+                return (try collected.flatMap { try tracer.commits("WHERE sha = ?1", $0).prefix(1) }, nil)
+            }
+            collected.insert(contentsOf: shas, at: 0)
+            guard let before, before != cursor else { break }
+            if before == from {
+                return (try collected.flatMap { try tracer.commits("WHERE sha = ?1", $0).prefix(1) }, nil)
+            }
+            cursor = before
+        }
+        return ([], "the pushes in the log do not lead from \(to.prefix(7)) back to \(from.prefix(7))")
+    }
+}
