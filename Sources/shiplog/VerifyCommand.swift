@@ -49,9 +49,14 @@ struct Verify: ParsableCommand {
         if let failure = report.failure {
             throw CommandFailure("integrity failure at position \(failure.position): \(failure.reason)", status: .integrity)
         }
+        if let table = try opened.projectionsDifferFromRebuild() {
+            throw CommandFailure(
+                "integrity failure: the projection \(table) differs from a fold of the log (run `shiplog rebuild`)",
+                status: .integrity)
+        }
         if format != .json {
             Terminal.write("""
-                ok: \(report.events) events, \(report.documents) documents, \(report.checkpoints) checkpoints verified
+                ok: \(report.events) events, \(report.documents) documents, \(report.checkpoints) checkpoints and the projections verified
                 head: position \(report.headPosition), chain \(report.headChain)
 
                 """)

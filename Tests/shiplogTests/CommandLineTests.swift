@@ -74,6 +74,46 @@ import Testing
         #expect(bad.errors.contains("integrity failure at position 17"))
     }
 
+    @Test func verifyDetectsAProjectionThatNoLongerMatchesTheLogAndRebuildMendsIt() throws {
+        let demo = directory.file("demo.db")
+        #expect(try ShiplogProcess.run(["demo", "--db", demo]).status == 0)
+        try withRawDatabase(demo) { try $0.execute("UPDATE deployments SET status = 'FAILED' WHERE status = 'COMPLETED'") }
+        let bad = try ShiplogProcess.run(["verify", "--db", demo])
+        #expect(bad.status == 4)
+        #expect(bad.errors.contains("the projection deployments differs from a fold of the log"))
+        #expect(try ShiplogProcess.run(["rebuild", "--db", demo]).status == 0)
+        #expect(try ShiplogProcess.run(["verify", "--db", demo]).status == 0)
+    }
+
+    @Test func queriesAnswerInEveryFormatAndFitTheTerminal() throws {
+        let demo = directory.file("demo.db")
+        #expect(try ShiplogProcess.run(["demo", "--db", demo]).status == 0)
+        for command in [["where"], ["history", "P1"], ["trace", "ml-pipe/p1-crawler:latest"], ["diff", "P1", "2", "3"],
+                        ["where", "--as-of", "2026-11-08T10:55:00Z"], ["events", "--service", "P1"]] {
+            let table = try ShiplogProcess.run(command + ["--db", demo])
+            #expect(table.status == 0, "\(command): \(table.errors)")
+            #expect(table.output.split(separator: "\n").allSatisfy { $0.count <= 100 }, "\(command) is wider than 100 columns")
+            let json = try ShiplogProcess.run(command + ["--db", demo, "--format", "json"])
+            #expect(throws: Never.self) { try JSONParser.parse(json.output) }
+            let csv = try ShiplogProcess.run(command + ["--db", demo, "--format", "csv"])
+            #expect(csv.status == 0 && CSVReader.parse(csv.output).count >= 1)
+        }
+        let whereJSON = try JSONParser.parse(try ShiplogProcess.run(["where", "--db", demo, "--format", "json"]).output)
+        let keys = Set(whereJSON[0]?.object?.keys ?? [])
+        #expect(keys.isSuperset(of: ["cluster", "service", "taskDefinition", "family", "revision", "images", "commit", "deployedAt",
+                                     "deployedBy", "status", "desiredCount", "runningCount"]))
+        let history = try JSONParser.parse(try ShiplogProcess.run(["history", "P1", "--db", demo, "--format", "json"]).output)
+        let historyKeys = Set(history[0]?.object?.keys ?? [])
+        #expect(historyKeys.isSuperset(of: [
+            "deploymentId", "cluster", "service", "taskDefinition", "revision", "commit", "startedAt", "finishedAt", "status", "actor",
+        ]))
+        let trace = try JSONParser.parse(try ShiplogProcess.run(["trace", "p1-crawler:2", "--db", demo, "--format", "json"]).output)
+        let traceKeys = Set(trace.object?.keys ?? [])
+        #expect(traceKeys.isSuperset(of: ["ref", "commits", "builds", "images", "taskDefinitions", "deployments"]))
+        let unknown = try ShiplogProcess.run(["history", "P9", "--db", demo])
+        #expect(unknown.status == 1 && unknown.errors.contains("no service P9"))
+    }
+
     @Test func demoBuildsAStoreThatVerifies() throws {
         let demo = directory.file("demo.db")
         let result = try ShiplogProcess.run(["demo", "--db", demo])

@@ -134,3 +134,48 @@ final class Projector {
         return events
     }
 }
+
+extension EventStore {
+    /// Folds the whole log again inside a transaction that is rolled back, and compares the
+    /// result with the projections in the store. Returns the first table that differs, or nil.
+    public func projectionsDifferFromRebuild() throws -> String? {
+        try wrap {
+            try database.execute("BEGIN IMMEDIATE")
+            defer { try? database.execute("ROLLBACK") }
+            let projector = try Projector(database: database)
+            try projector.catchUp()
+            let stored = try Self.projectionDigests(database)
+            try projector.rebuild()
+            let rebuilt = try Self.projectionDigests(database)
+            return stored.first { rebuilt[$0.key] != $0.value }?.key
+        }
+    }
+
+    /// A SHA-256 per projection table over its rows in a fixed order (streams by name, not id).
+    static func projectionDigests(_ database: Database) throws -> [String: [UInt8]] {
+        var digests: [String: [UInt8]] = [:]
+        for table in Projector.projectionTables {
+            let sql: String
+            if table == "projection_streams" {
+                sql = """
+                    SELECT s.name, p.last_time, p.last_rank, p.last_id, p.state FROM projection_streams p
+                    JOIN streams s ON s.id = p.stream_id ORDER BY s.name
+                    """
+            } else {
+                let columns = try database.prepare("SELECT * FROM \(table) LIMIT 0").columnCount
+                sql = "SELECT * FROM \(table) ORDER BY " + (1...columns).map(String.init).joined(separator: ", ")
+            }
+            let statement = try database.prepare(sql)
+            var bytes: [UInt8] = []
+            while try statement.step() {
+                for column in 0..<statement.columnCount {
+                    bytes.append(contentsOf: (statement.optionalText(column) ?? "\u{0}NULL").utf8)
+                    bytes.append(0x1F)
+                }
+                bytes.append(0x1E)
+            }
+            digests[table] = SHA256Digest.of(bytes)
+        }
+        return digests
+    }
+}

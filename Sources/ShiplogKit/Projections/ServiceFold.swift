@@ -54,6 +54,81 @@ struct DeploymentRecord: Equatable {
     }
 }
 
+/// A service's deployments with the indexes its fold needs, so that each event costs a lookup,
+/// not a scan of every deployment the service ever had.
+struct DeploymentBook {
+    private(set) var records: [String: DeploymentRecord] = [:]
+    /// Deployments rolling out now (usually none, one or two).
+    private(set) var inProgress: Set<String> = []
+    /// Every key by (order time, key): what happened before a moment, newest first.
+    private var ordered: [(time: Int64, key: String)] = []
+    private var byRevision: [TaskDefinitionID: Set<String>] = [:]
+
+    subscript(key: String) -> DeploymentRecord? { records[key] }
+
+    var values: Dictionary<String, DeploymentRecord>.Values { records.values }
+
+    /// Adds or replaces a record, keeping the indexes.
+    mutating func put(_ record: DeploymentRecord) {
+        if let old = records[record.key] { unindex(old) }
+        records[record.key] = record
+        if record.status == .inProgress { inProgress.insert(record.key) }
+        let entry = (record.orderTime, record.key)
+        ordered.insert(entry, at: insertionIndex(entry))
+        if let revision = record.taskDefinition { byRevision[revision, default: []].insert(record.key) }
+    }
+
+    mutating func update(_ key: String, _ body: (inout DeploymentRecord) -> Void) {
+        guard var record = records[key] else { return }
+        body(&record)
+        put(record)
+    }
+
+    @discardableResult
+    mutating func remove(_ key: String) -> DeploymentRecord? {
+        guard let record = records.removeValue(forKey: key) else { return nil }
+        unindex(record)
+        return record
+    }
+
+    private mutating func unindex(_ record: DeploymentRecord) {
+        inProgress.remove(record.key)
+        let entry = (record.orderTime, record.key)
+        let index = insertionIndex(entry)
+        if index < ordered.count, ordered[index] == entry { ordered.remove(at: index) }
+        if let revision = record.taskDefinition { byRevision[revision]?.remove(record.key) }
+    }
+
+    private func insertionIndex(_ entry: (Int64, String)) -> Int {
+        var low = 0
+        var high = ordered.count
+        while low < high {
+            let middle = (low + high) / 2
+            if ordered[middle] < entry { low = middle + 1 } else { high = middle }
+        }
+        return low
+    }
+
+    /// The newest deployment (by order time, then key) at or before `time` that satisfies `condition`.
+    func newest(atOrBefore time: Int64, excluding key: String? = nil, where condition: (DeploymentRecord) -> Bool) -> DeploymentRecord? {
+        var index = insertionIndex((time, String(repeating: "\u{10FFFF}", count: 1))) - 1
+        while index >= 0 {
+            let entry = ordered[index]
+            if entry.key != key, let record = records[entry.key], condition(record) { return record }
+            index -= 1
+        }
+        return nil
+    }
+
+    /// The deployments of a revision.
+    func keys(of revision: TaskDefinitionID) -> Set<String> { byRevision[revision] ?? [] }
+
+    /// The newest of a set of keys.
+    func newest(of keys: some Sequence<String>) -> DeploymentRecord? {
+        keys.compactMap { records[$0] }.max(by: { ($0.orderTime, $0.key) < ($1.orderTime, $1.key) })
+    }
+}
+
 /// What `where` shows for a service at a moment.
 struct ServiceView: Equatable {
     var deploymentKey: String?
@@ -72,7 +147,7 @@ struct ServiceView: Equatable {
 struct ServiceFold {
     let cluster: String
     let service: String
-    var deployments: [String: DeploymentRecord] = [:]
+    var deployments = DeploymentBook()
     /// The deployment `where` shows: the newest one rolling out, else the last that completed.
     var current: String?
     var lastCompleted: String?
@@ -85,6 +160,7 @@ struct ServiceFold {
     var view = ServiceView()
     /// Views to record: (time, view), in time order; a later view at the same time replaces one.
     var changes: [(Int64, ServiceView)] = []
+    /// Deployments changed since the last save (a key with no record: removed).
     var dirty: Set<String> = []
     var badRevisionsChanged = false
 
@@ -110,8 +186,8 @@ struct ServiceFold {
             if let running = data.integer("runningCount") { runningCount = running }
         case "service.event":
             // Steady state means the rollout in progress is done, even without a deployment event.
-            if data.string("eventName") == "SERVICE_STEADY_STATE", let key = current, deployments[key]?.status == .inProgress,
-                deployments[key]!.orderTime <= time
+            if data.string("eventName") == "SERVICE_STEADY_STATE", let key = current, let shown = deployments[key],
+                shown.status == .inProgress, shown.orderTime <= time
             {
                 complete(key, at: time)
             }
@@ -139,20 +215,39 @@ struct ServiceFold {
 
     // MARK: - Deployments
 
+    private mutating func put(_ deployment: DeploymentRecord) {
+        deployments.put(deployment)
+        dirty.insert(deployment.key)
+    }
+
+    private mutating func update(_ key: String, _ body: (inout DeploymentRecord) -> Void) {
+        deployments.update(key, body)
+        dirty.insert(key)
+    }
+
+    private mutating func end(_ key: String, as status: DeploymentStatus, at time: Int64) {
+        update(key) { deployment in
+            deployment.set(status, at: time)
+            deployment.finishedAt = deployment.finishedAt ?? time
+        }
+    }
+
     /// The deployment an event is about: its ECS id, else the newest rolling out `revision`
     /// (or anything rolling out), else a new one named after the event.
     private func key(for data: JSONObject, event: ProjectedEvent, matchingInProgress: Bool) -> String {
         if let id = data.string("deploymentId") { return id }
         if matchingInProgress {
             let revision = data.taskDefinition()
-            let candidates = deployments.values.filter { $0.status == .inProgress }
-                .filter { revision == nil || $0.taskDefinition == nil || $0.taskDefinition == revision }
-            if let newest = candidates.max(by: { ($0.orderTime, $0.key) < ($1.orderTime, $1.key) }) { return newest.key }
+            let candidates = deployments.inProgress.filter { key in
+                let candidate = deployments[key]!
+                return revision == nil || candidate.taskDefinition == nil || candidate.taskDefinition == revision
+            }
+            if let newest = deployments.newest(of: candidates) { return newest.key }
         }
         return "event:" + event.id
     }
 
-    private mutating func record(_ key: String, event: ProjectedEvent, data: JSONObject, time: Int64) -> DeploymentRecord {
+    private func record(_ key: String, data: JSONObject, time: Int64) -> DeploymentRecord {
         var deployment = deployments[key] ?? DeploymentRecord(key: key)
         if deployment.deploymentID == nil, let id = data.string("deploymentId") { deployment.deploymentID = id }
         if let revision = data.taskDefinition(), deployment.taskDefinition == nil || deployment.taskDefinitionInferred {
@@ -176,12 +271,13 @@ struct ServiceFold {
     private func sameRollout(_ data: JSONObject, time: Int64) -> String? {
         let revision = data.taskDefinition()
         let hasID = data.string("deploymentId") != nil
-        return deployments.values.filter { candidate in
-            candidate.status == .inProgress && (hasID ? candidate.key.hasPrefix("event:") : true)
+        let candidates = deployments.inProgress.filter { key in
+            let candidate = deployments[key]!
+            return (hasID ? candidate.key.hasPrefix("event:") && candidate.deploymentID == nil : true)
                 && abs(candidate.orderTime - time) <= Self.sameRolloutWindow
                 && (revision == nil || candidate.taskDefinition == nil || candidate.taskDefinition == revision)
-                && (hasID ? candidate.deploymentID == nil : true)
-        }.max(by: { ($0.orderTime, $0.key) < ($1.orderTime, $1.key) })?.key
+        }
+        return deployments.newest(of: candidates)?.key
     }
 
     private mutating func started(_ data: JSONObject, time: Int64, event: ProjectedEvent) {
@@ -189,16 +285,16 @@ struct ServiceFold {
         if deployments[key] == nil, let same = sameRollout(data, time: time) {
             if key.hasPrefix("event:") {
                 key = same
-            } else if var keyless = deployments.removeValue(forKey: same) {
+            } else if var keyless = deployments.remove(same) {
                 // Re-key the id-less record under the ECS id that just arrived.
                 keyless.key = key
-                deployments[key] = keyless
+                put(keyless)
                 dirty.insert(same)
                 if current == same { current = key }
                 if lastCompleted == same { lastCompleted = key }
             }
         }
-        var deployment = record(key, event: event, data: data, time: time)
+        var deployment = record(key, data: data, time: time)
         deployment.startedAt = min(deployment.startedAt ?? time, time)
         if deployment.statusHistory.isEmpty { deployment.statusHistory.append((time, .inProgress)) }
         if data.flag("rollback") {
@@ -207,7 +303,7 @@ struct ServiceFold {
             deployment.reason = deployment.reason ?? data.string("reason")
         }
         if deployment.taskDefinition == nil, let target = deployment.rollbackTo,
-            let revision = deployments.values.first(where: { $0.deploymentID == target || $0.key == target })?.taskDefinition
+            let revision = (deployments[target] ?? deployments.values.first { $0.deploymentID == target })?.taskDefinition
         {
             deployment.taskDefinition = revision
             deployment.taskDefinitionInferred = true
@@ -218,22 +314,20 @@ struct ServiceFold {
             deployment.rollbackRequest = pendingRollbackRequests[index].id
             pendingRollbackRequests.remove(at: index)
         }
-        deployments[key] = deployment
-        dirty.insert(key)
+        put(deployment)
         if let desired = data.integer("desiredCount") { desiredCount = desired }
         // What this start leaves behind: the deployment a rollback undoes, older rollouts superseded.
-        let others = deployments.values.filter { $0.key != key && $0.orderTime <= time }
-            .sorted { ($0.orderTime, $0.key) > ($1.orderTime, $1.key) }
-        if deployment.rollback, let undone = others.first(where: { ($0.status == .inProgress || $0.status == .failed) && !$0.rollback }) {
-            deployments[undone.key]!.set(.rolledBack, at: time)
-            deployments[undone.key]!.rolledBackBy = key
-            deployments[undone.key]!.finishedAt = deployments[undone.key]!.finishedAt ?? time
-            dirty.insert(undone.key)
+        if deployment.rollback, let undone = deployments.newest(atOrBefore: time, excluding: key, where: {
+            ($0.status == .inProgress || $0.status == .failed) && !$0.rollback
+        }) {
+            update(undone.key) { undone in
+                undone.set(.rolledBack, at: time)
+                undone.rolledBackBy = key
+                undone.finishedAt = undone.finishedAt ?? time
+            }
         }
-        for other in others where deployments[other.key]!.status == .inProgress {
-            deployments[other.key]!.set(.superseded, at: time)
-            deployments[other.key]!.finishedAt = deployments[other.key]!.finishedAt ?? time
-            dirty.insert(other.key)
+        for other in deployments.inProgress.sorted() where other != key && deployments[other]!.orderTime <= time {
+            end(other, as: .superseded, at: time)
         }
         if let current, let shown = deployments[current], shown.orderTime > time, shown.key != key {
             return  // an older start arriving late does not take over from a newer one
@@ -243,47 +337,44 @@ struct ServiceFold {
 
     private mutating func finished(_ type: String, _ data: JSONObject, time: Int64, event: ProjectedEvent) {
         let key = key(for: data, event: event, matchingInProgress: true)
-        var deployment = record(key, event: event, data: data, time: time)
+        var deployment = record(key, data: data, time: time)
         if deployment.startedAt == nil && deployments[key] == nil { deployment.startedAt = time }
         deployment.reason = data.string("reason") ?? deployment.reason
         if data.flag("rollback") { deployment.rollback = true }
-        deployments[key] = deployment
-        dirty.insert(key)
+        put(deployment)
         switch type {
         case "deployment.completed":
             complete(key, at: time)
         case "deployment.failed":
-            if deployment.status != .rolledBack { deployments[key]!.set(.failed, at: time) }
-            deployments[key]!.finishedAt = time
+            update(key) { failed in
+                if failed.status != .rolledBack { failed.set(.failed, at: time) }
+                failed.finishedAt = time
+            }
             fallBack(from: key)
         default:
-            deployments[key]!.set(.rolledBack, at: time)
-            deployments[key]!.finishedAt = deployments[key]!.finishedAt ?? time
+            end(key, as: .rolledBack, at: time)
             fallBack(from: key)
         }
     }
 
     private mutating func complete(_ key: String, at time: Int64) {
-        guard var deployment = deployments[key] else { return }
-        if deployment.status == .inProgress || deployment.status == .superseded { deployment.set(.completed, at: time) }
-        deployment.finishedAt = deployment.finishedAt.map { max($0, time) } ?? time
-        deployments[key] = deployment
-        dirty.insert(key)
+        guard let existing = deployments[key] else { return }
+        update(key) { deployment in
+            if deployment.status == .inProgress || deployment.status == .superseded { deployment.set(.completed, at: time) }
+            deployment.finishedAt = deployment.finishedAt.map { max($0, time) } ?? time
+        }
+        let order = existing.orderTime
         // The newest completed deployment is what runs; an older one completing late changes nothing.
-        if let last = lastCompleted, let previous = deployments[last], previous.orderTime > deployment.orderTime {
+        if let last = lastCompleted, let previous = deployments[last], previous.orderTime > order {
             return
         }
         lastCompleted = key
-        if let current, current != key, let shown = deployments[current], shown.status == .inProgress,
-            shown.orderTime > deployment.orderTime
-        {
+        if let current, current != key, let shown = deployments[current], shown.status == .inProgress, shown.orderTime > order {
             return  // a newer rollout is still in progress
         }
         current = key
-        for other in deployments.values where other.key != key && other.status == .inProgress && other.orderTime < deployment.orderTime {
-            deployments[other.key]!.set(.superseded, at: time)
-            deployments[other.key]!.finishedAt = deployments[other.key]!.finishedAt ?? time
-            dirty.insert(other.key)
+        for other in deployments.inProgress.sorted() where other != key && deployments[other]!.orderTime < order {
+            end(other, as: .superseded, at: time)
         }
     }
 
@@ -299,8 +390,7 @@ struct ServiceFold {
         let revision = data.taskDefinition()
         var key = data.string("deploymentId")
         if key == nil, let revision {
-            key = deployments.values.filter { $0.taskDefinition == revision && $0.orderTime <= time }
-                .max(by: { ($0.orderTime, $0.key) < ($1.orderTime, $1.key) })?.key
+            key = deployments.newest(of: deployments.keys(of: revision).filter { deployments[$0]!.orderTime <= time })?.key
         }
         let status = data.string("lastStatus") ?? ""
         let winding = ["STOPPED", "STOPPING", "DEPROVISIONING", "DEACTIVATING"].contains(status)
@@ -316,23 +406,19 @@ struct ServiceFold {
                 deployment.startedAt = time
                 deployment.statusHistory = [(time, .inProgress)]
                 deployment.trigger = "observed task"
-                deployments[known] = deployment
-                dirty.insert(known)
+                put(deployment)
                 if current == nil { current = known }
             }
         }
-        if let key {
-            var deployment = deployments[key]!
+        if let key, var deployment = deployments[key] {
+            let before = deployment
             if deployment.taskDefinition == nil, let revision { deployment.taskDefinition = revision }
             for container in data["containers"]?.array ?? [] {
                 guard let name = container["name"]?.string, let digest = container["digest"]?.string else { continue }
                 if let known = deployment.images[name], known.time <= time { continue }
                 deployment.images[name] = (digest, time)
             }
-            if deployment != deployments[key]! {
-                deployments[key] = deployment
-                dirty.insert(key)
-            }
+            if deployment != before { put(deployment) }
         }
         if status == "RUNNING" {
             runningTasks[taskArn] = key ?? ""
@@ -347,7 +433,7 @@ struct ServiceFold {
         if let running = data.integer("runningCount") { runningCount = running }
         for entry in data["deployments"]?.array ?? [] {
             guard let entry = entry.object, let id = entry.string("id") else { continue }
-            var deployment = record(id, event: event, data: ["deploymentId": .string(id)], time: time)
+            var deployment = record(id, data: ["deploymentId": .string(id)], time: time)
             if let revision = entry.taskDefinition(), deployment.taskDefinition == nil {
                 deployment.taskDefinition = revision
             }
@@ -355,17 +441,18 @@ struct ServiceFold {
             deployment.startedAt = min(deployment.startedAt ?? created, created)
             if deployment.statusHistory.isEmpty { deployment.statusHistory.append((deployment.startedAt!, .inProgress)) }
             deployment.desiredCount = deployment.desiredCount ?? entry.integer("desiredCount")
-            deployments[id] = deployment
-            dirty.insert(id)
-            let updated = entry.time("updatedAt")?.microseconds ?? time
+            put(deployment)
+            let updated = min(entry.time("updatedAt")?.microseconds ?? time, time)
             switch entry.string("rolloutState") {
             case "COMPLETED"?:
-                if deployments[id]!.status == .inProgress { complete(id, at: min(updated, time)) }
+                if deployments[id]!.status == .inProgress { complete(id, at: updated) }
             case "FAILED"?:
                 if deployments[id]!.status == .inProgress {
-                    deployments[id]!.set(.failed, at: min(updated, time))
-                    deployments[id]!.finishedAt = min(updated, time)
-                    deployments[id]!.reason = deployments[id]!.reason ?? entry.string("rolloutStateReason")
+                    update(id) { failed in
+                        failed.set(.failed, at: updated)
+                        failed.finishedAt = updated
+                        failed.reason = failed.reason ?? entry.string("rolloutStateReason")
+                    }
                     fallBack(from: id)
                 }
             default:

@@ -96,7 +96,7 @@ final class ServiceProjection {
                     deployment.images[member.key] = (digest, time)
                 }
             }
-            fold.deployments[deployment.key] = deployment
+            fold.deployments.put(deployment)
         }
         selectDeployments.reset()
         selectBad.reset()
