@@ -64,10 +64,11 @@ final class Projector {
         var after = try checkpoint
         while true {
             let events = try readEvents("e.position > ?1 ORDER BY e.position LIMIT \(batch)", after)
-            guard let last = events.last else { return }
+            guard let last = events.last else { break }
             try apply(events)
             after = last.position
         }
+        try finish()
     }
 
     /// Deletes every projection and folds the whole log again.
@@ -77,19 +78,28 @@ final class Projector {
         try catchUp()
     }
 
+    /// Service folds kept in memory for the transaction: loaded once, saved as they change, their
+    /// state written by `finish()` before the transaction commits.
+    private var folds: [Int64: (fold: ServiceFold, folded: SortKey)] = [:]
+
     private func fold(streamID: Int64, stream: String, newEvents: [ProjectedEvent]) throws {
         guard let names = ServiceProjection.names(ofStream: stream) else { return }
         let events = newEvents.sorted { $0.sortKey < $1.sortKey }
-        selectStream.reset()
-        selectStream.bind(1, streamID)
-        var folded: SortKey?
-        var state: [UInt8]?
-        if try selectStream.step() {
-            folded = SortKey(time: selectStream.int(0), rank: Int(selectStream.int(1)), id: selectStream.text(2))
-            state = selectStream.isNull(3) ? nil : selectStream.blob(3)
-        }
-        selectStream.reset()
         var fold: ServiceFold
+        var folded: SortKey?
+        if let cached = folds[streamID] {
+            (fold, folded) = (cached.fold, cached.folded)
+        } else {
+            selectStream.reset()
+            selectStream.bind(1, streamID)
+            var state: [UInt8]?
+            if try selectStream.step() {
+                folded = SortKey(time: selectStream.int(0), rank: Int(selectStream.int(1)), id: selectStream.text(2))
+                state = selectStream.isNull(3) ? nil : selectStream.blob(3)
+            }
+            selectStream.reset()
+            fold = try services.load(cluster: names.cluster, service: names.service, state: state)
+        }
         var toApply = events
         if let folded, events[0].sortKey < folded {
             // A late event: fold this service again from its first event.
@@ -98,19 +108,29 @@ final class Projector {
             // Up to the newest event being applied: later ones (a rebuild in batches) come in their turn.
             toApply = try readEvents("e.stream_id = ?1 AND e.position <= ?2", streamID, upTo: events.map(\.position).max()!)
                 .sorted { $0.sortKey < $1.sortKey }
-        } else {
-            fold = try services.load(cluster: names.cluster, service: names.service, state: state)
         }
         for event in toApply { fold.apply(event) }
-        let saved = try services.save(&fold)
+        try services.save(rows: &fold)
         let lastKey = toApply.last!.sortKey
-        let keep = folded.map { max($0, lastKey) } ?? lastKey
-        upsertStream.bind(1, streamID)
-        upsertStream.bind(2, keep.time)
-        upsertStream.bind(3, Int64(keep.rank))
-        upsertStream.bind(4, keep.id)
-        upsertStream.bind(5, blob: saved)
-        try upsertStream.run()
+        folds[streamID] = (fold, folded.map { max($0, lastKey) } ?? lastKey)
+    }
+
+    /// Writes each folded service's state and position, so the next transaction continues from it.
+    func finish() throws {
+        for (streamID, entry) in folds.sorted(by: { $0.key < $1.key }) {
+            upsertStream.bind(1, streamID)
+            upsertStream.bind(2, entry.folded.time)
+            upsertStream.bind(3, Int64(entry.folded.rank))
+            upsertStream.bind(4, entry.folded.id)
+            upsertStream.bind(5, blob: services.state(of: entry.fold))
+            try upsertStream.run()
+        }
+        folds.removeAll()
+    }
+
+    /// Forgets folds held for a transaction that was rolled back.
+    func discard() {
+        folds.removeAll()
     }
 
     /// Reads events from the log with their data decoded.

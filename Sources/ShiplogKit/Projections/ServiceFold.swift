@@ -376,6 +376,10 @@ struct ServiceFold {
         for other in deployments.inProgress.sorted() where other != key && deployments[other]!.orderTime < order {
             end(other, as: .superseded, at: time)
         }
+        // At steady state the replaced deployments' tasks are gone, whether or not their stops were seen.
+        let live = deployments.inProgress.union([key])
+        runningTasks = runningTasks.filter { live.contains($0.value) }
+        runningCount = Int64(runningTasks.count)
     }
 
     /// After a deployment fails, the service runs what it ran before.

@@ -31,7 +31,7 @@ final class ServiceProjection {
         deleteDeployment = try database.prepare("DELETE FROM deployments WHERE cluster = ? AND service = ? AND key = ?")
         deleteDigests = try database.prepare("DELETE FROM deployment_digests WHERE cluster = ? AND service = ? AND key = ?")
         insertDigest = try database.prepare(
-            "INSERT OR IGNORE INTO deployment_digests (digest, cluster, service, key) VALUES (?, ?, ?, ?)")
+            "INSERT OR IGNORE INTO deployment_digests (cluster, service, key, digest) VALUES (?, ?, ?, ?)")
         upsertState = try database.prepare(
             """
             INSERT OR REPLACE INTO service_states (cluster, service, valid_from, deployment_key, family, revision, status,
@@ -126,8 +126,8 @@ final class ServiceProjection {
         return fold
     }
 
-    /// Writes what the fold changed; returns the state to keep for the next fold.
-    func save(_ fold: inout ServiceFold) throws -> [UInt8] {
+    /// Writes the deployments, views and vetoes the fold changed since the last save.
+    func save(rows fold: inout ServiceFold) throws {
         for key in fold.dirty.sorted() {
             deleteDigests.bind(1, fold.cluster)
             deleteDigests.bind(2, fold.service)
@@ -178,6 +178,10 @@ final class ServiceProjection {
             }
             fold.badRevisionsChanged = false
         }
+    }
+
+    /// The state a fold carries to the next transaction (besides its rows).
+    func state(of fold: ServiceFold) -> [UInt8] {
         var state = JSONObject()
         state["current"] = JSON(fold.current)
         state["lastCompleted"] = JSON(fold.lastCompleted)
@@ -220,10 +224,10 @@ final class ServiceProjection {
         statement.bind(21, JSONWriter.canonical(.object(images)))
         try statement.run()
         for digest in Set(deployment.images.values.map(\.digest)).sorted() {
-            insertDigest.bind(1, digest)
-            insertDigest.bind(2, fold.cluster)
-            insertDigest.bind(3, fold.service)
-            insertDigest.bind(4, deployment.key)
+            insertDigest.bind(1, fold.cluster)
+            insertDigest.bind(2, fold.service)
+            insertDigest.bind(3, deployment.key)
+            insertDigest.bind(4, digest)
             try insertDigest.run()
         }
     }

@@ -266,13 +266,15 @@ CREATE TABLE deployments (
 CREATE INDEX deployments_by_revision ON deployments (family, revision);
 CREATE INDEX deployments_by_id ON deployments (deployment_id);
 
+-- The digests each deployment's tasks reported, for finding the deployments that ran a digest.
 CREATE TABLE deployment_digests (
-    digest   TEXT NOT NULL,
     cluster  TEXT NOT NULL,
     service  TEXT NOT NULL,
     key      TEXT NOT NULL,
-    PRIMARY KEY (digest, cluster, service, key)
+    digest   TEXT NOT NULL,
+    PRIMARY KEY (cluster, service, key, digest)
 ) STRICT, WITHOUT ROWID;
+CREATE INDEX deployment_digests_by_digest ON deployment_digests (digest);
 
 -- What each service showed, from each moment it changed: `where --as-of T` reads the row with
 -- the latest valid_from at or before T.

@@ -97,7 +97,7 @@ public final class AppendSession {
     private var lastCheckpoint: Int64 = 0
     private var canonical: [UInt8] = []
     private var pending = AppendResult()
-    /// The events appended in this transaction, for the projector to fold before it commits.
+    /// The events appended by the current `append` call, for the projector to fold.
     private var toProject: [ProjectedEvent] = []
     private var projector: Projector?
     private var committed = AppendResult()
@@ -177,6 +177,9 @@ public final class AppendSession {
             for (index, document) in documents.enumerated() {
                 outcomes.append(try append(document, batch: documents, index: index, expecting: expecting, checked: &checked))
             }
+            // Fold as we go, in the same transaction, so a large append holds one batch in memory.
+            try projections().apply(toProject)
+            toProject.removeAll(keepingCapacity: true)
             return outcomes
         }
     }
@@ -378,8 +381,7 @@ public final class AppendSession {
     public func commit() throws -> AppendResult {
         try store.wrap {
             if pending.appended > 0 { try checkpoint(nextPosition - 1) }
-            try projections().apply(toProject)
-            toProject.removeAll(keepingCapacity: true)
+            try projections().finish()
             try database.execute("COMMIT")
         }
         open = false
@@ -394,6 +396,7 @@ public final class AppendSession {
         open = false
         pending = AppendResult()
         toProject.removeAll()
+        projector?.discard()
     }
 
     /// What the open transaction has appended so far (not yet committed).

@@ -63,9 +63,13 @@ public final class EventStore {
             PRAGMA synchronous=\(Self.synchronousMode);
             PRAGMA foreign_keys=ON;
             PRAGMA temp_store=MEMORY;
-            PRAGMA cache_size=-65536;
+            PRAGMA cache_size=-\(Self.cacheKibibytes);
             """)
     }
+
+    /// SQLite's page cache, in KiB: large enough that an append transaction of a million events
+    /// does not spill pages to the WAL and read them back (memory is taken only as pages are used).
+    static let cacheKibibytes = 1 << 20
 
     /// `NORMAL` survives process crashes (every committed append is kept); `FULL` also survives
     /// power loss, at one fsync per append. Set `SHIPLOG_SYNCHRONOUS=FULL` to choose it.
