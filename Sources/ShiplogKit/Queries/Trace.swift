@@ -257,20 +257,71 @@ final class Tracer {
                 candidates.insert([statement.text(0), statement.text(1), statement.text(2)].joined(separator: "\u{0}"))
             }
         }
-        for digest in digests {
-            let reported = try database.prepare("SELECT cluster, service, key FROM deployment_digests WHERE digest = ?")
-            reported.bind(1, digest)
-            try add(reported)
-            // Deployments of revisions that pin it, or name a tag that pointed at it.
-            let revisions = try database.prepare(
-                """
-                SELECT DISTINCT d.cluster, d.service, d.key FROM taskdef_containers c
-                JOIN deployments d ON d.family = c.family AND d.revision = c.revision
-                WHERE c.digest = ?1
-                   OR EXISTS (SELECT 1 FROM tag_assignments t WHERE t.repository = c.repository AND t.tag = c.tag AND t.digest = ?1)
-                """)
-            revisions.bind(1, digest)
-            try add(revisions)
+        let reported = try database.prepare("SELECT cluster, service, key FROM deployment_digests WHERE digest = ?")
+        // Deployments of revisions that pin it…
+        let pinned = try database.prepare(
+            """
+            SELECT DISTINCT d.cluster, d.service, d.key FROM taskdef_containers c
+            JOIN deployments d ON d.family = c.family AND d.revision = c.revision WHERE c.digest = ?1
+            """)
+        // …or name a tag that pointed at it when they started: for each span of a tag on the digest,
+        // the deployments started in the span of revisions naming that tag. A tag few revisions
+        // name (a sha tag: none) is looked up by revision; one many name (latest) by the span.
+        let spans = try database.prepare(
+            """
+            SELECT t.repository, t.tag, t.time,
+                   coalesce((SELECT min(n.time) FROM tag_assignments n
+                             WHERE n.repository = t.repository AND n.tag = t.tag AND n.time > t.time
+                               AND (n.digest IS NULL OR n.digest <> ?1)), 9223372036854775807)
+            FROM tag_assignments t WHERE t.digest = ?1
+            """)
+        let naming = try database.prepare("SELECT count(*) FROM taskdef_containers WHERE repository = ? AND tag = ?")
+        let byRevision = try database.prepare(
+            """
+            SELECT d.cluster, d.service, d.key FROM taskdef_containers c
+            JOIN deployments d ON d.family = c.family AND d.revision = c.revision
+            WHERE c.repository = ?1 AND c.tag = ?2 AND d.started_at >= ?3 AND d.started_at < ?4
+            """)
+        let bySpan = try database.prepare(
+            """
+            SELECT d.cluster, d.service, d.key FROM deployments d WHERE d.started_at >= ?3 AND d.started_at < ?4
+              AND EXISTS (SELECT 1 FROM taskdef_containers c WHERE c.family = d.family AND c.revision = d.revision
+                            AND c.repository = ?1 AND c.tag = ?2)
+            """)
+        var revisionsNaming: [String: Int64] = [:]
+        func tagged(_ digest: String) throws {
+            spans.reset()
+            spans.bind(1, digest)
+            var found: [(String, String, Int64, Int64)] = []
+            while try spans.step() { found.append((spans.text(0), spans.text(1), spans.int(2), spans.int(3))) }
+            spans.reset()
+            for (repository, tag, from, until) in found {
+                let key = repository + ":" + tag
+                if revisionsNaming[key] == nil {
+                    naming.reset()
+                    naming.bind(1, repository)
+                    naming.bind(2, tag)
+                    revisionsNaming[key] = try naming.step() ? naming.int(0) : 0
+                    naming.reset()
+                }
+                let count = revisionsNaming[key]!
+                guard count > 0 else { continue }
+                let statement = count <= 64 ? byRevision : bySpan
+                statement.reset()
+                statement.bind(1, repository)
+                statement.bind(2, tag)
+                statement.bind(3, from)
+                statement.bind(4, until)
+                try add(statement)
+            }
+        }
+        for digest in digests.sorted() {
+            for statement in [reported, pinned] {
+                statement.reset()
+                statement.bind(1, digest)
+                try add(statement)
+            }
+            try tagged(digest)
         }
         if let commit {
             let stated = try database.prepare("SELECT cluster, service, key FROM deployments WHERE commit_sha = ?")
@@ -278,14 +329,11 @@ final class Tracer {
             try add(stated)
         }
         // A rollback to a deployment that ran it ran it too.
+        let rollbacks = try database.prepare(
+            "SELECT cluster, service, key FROM deployments WHERE cluster = ? AND service = ? AND rollback_to = ?")
         for candidate in Array(candidates) {
             let parts = candidate.split(separator: "\u{0}", omittingEmptySubsequences: false).map(String.init)
-            let rollbacks = try database.prepare(
-                """
-                SELECT r.cluster, r.service, r.key FROM deployments r JOIN deployments t
-                  ON t.cluster = r.cluster AND t.service = r.service AND (t.key = r.rollback_to OR t.deployment_id = r.rollback_to)
-                WHERE t.cluster = ? AND t.service = ? AND t.key = ?
-                """)
+            rollbacks.reset()
             rollbacks.bind(1, parts[0])
             rollbacks.bind(2, parts[1])
             rollbacks.bind(3, parts[2])
@@ -314,11 +362,11 @@ final class Tracer {
             if let revision = summary.taskDefinition { revisions.insert(revision) }
         }
         result.deployments.sort { ($0.startedAt ?? Timestamp(microseconds: 0)) > ($1.startedAt ?? Timestamp(microseconds: 0)) }
-        let pinned = try database.prepare("SELECT DISTINCT family, revision FROM taskdef_containers WHERE digest = ?")
+        let pinning = try database.prepare("SELECT DISTINCT family, revision FROM taskdef_containers WHERE digest = ?")
         for digest in digests {
-            pinned.reset()
-            pinned.bind(1, digest)
-            while try pinned.step() { revisions.insert(TaskDefinitionID(family: pinned.text(0), revision: Int(pinned.int(1)))) }
+            pinning.reset()
+            pinning.bind(1, digest)
+            while try pinning.step() { revisions.insert(TaskDefinitionID(family: pinning.text(0), revision: Int(pinning.int(1)))) }
         }
         result.taskDefinitions = try revisions.sorted().compactMap { try taskDefinition($0) }
     }
@@ -408,34 +456,31 @@ final class Tracer {
 
     /// When each tag pointed at the digest: from an assignment to it until the tag moved elsewhere
     /// (assignments of the same digest in a row — a push seen by ECR and CloudTrail — are one span).
+    /// Two index lookups per assignment, however many digests the tag pointed at over time.
     private func tagSpans(repository: String, digest: String) throws -> [ImageInfo.TagSpan] {
-        let statement = try database.prepare(
+        let assignments = try database.prepare(
+            "SELECT tag, time FROM tag_assignments WHERE repository = ? AND digest = ? ORDER BY tag, time, event_id")
+        let moved = try database.prepare(
             """
-            SELECT tag, time, digest FROM tag_assignments
-            WHERE repository = ?1 AND tag IN (SELECT tag FROM tag_assignments WHERE repository = ?1 AND digest = ?2)
-            ORDER BY tag, time, event_id
+            SELECT min(time) FROM tag_assignments
+            WHERE repository = ?1 AND tag = ?2 AND time > ?3 AND (digest IS NULL OR digest <> ?4)
             """)
-        statement.bind(1, repository)
-        statement.bind(2, digest)
+        assignments.bind(1, repository)
+        assignments.bind(2, digest)
         var spans: [ImageInfo.TagSpan] = []
-        var open: ImageInfo.TagSpan?
-        while try statement.step() {
-            let tag = statement.text(0)
-            let time = Timestamp(microseconds: statement.int(1))
-            let pointsHere = statement.optionalText(2) == digest
-            if let span = open, span.tag != tag {
-                spans.append(span)
-                open = nil
-            }
-            if pointsHere {
-                if open == nil { open = ImageInfo.TagSpan(tag: tag, from: time, until: nil) }
-            } else if var span = open {
-                span.until = time
-                spans.append(span)
-                open = nil
-            }
+        while try assignments.step() {
+            let tag = assignments.text(0)
+            let time = assignments.int(1)
+            // Within a span already found (a repeated assignment of the same digest): nothing new.
+            if let last = spans.last, last.tag == tag, last.until.map({ time < $0.microseconds }) ?? true { continue }
+            moved.reset()
+            moved.bind(1, repository)
+            moved.bind(2, tag)
+            moved.bind(3, time)
+            moved.bind(4, digest)
+            let until = try moved.step() ? moved.optionalInt(0) : nil
+            spans.append(ImageInfo.TagSpan(tag: tag, from: Timestamp(microseconds: time), until: until.map { Timestamp(microseconds: $0) }))
         }
-        if let span = open { spans.append(span) }
         return spans.sorted { ($0.from, $0.tag) < ($1.from, $1.tag) }
     }
 

@@ -167,6 +167,7 @@ CREATE TABLE tag_assignments (
     PRIMARY KEY (repository, tag, time, event_id)
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX tag_assignments_by_digest ON tag_assignments (digest);
+CREATE INDEX tag_assignments_by_tag ON tag_assignments (tag);
 
 -- Digests deleted from a repository (a delete naming no tag removes every tag on the digest).
 CREATE TABLE image_deletions (
@@ -265,6 +266,9 @@ CREATE TABLE deployments (
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX deployments_by_revision ON deployments (family, revision);
 CREATE INDEX deployments_by_id ON deployments (deployment_id);
+CREATE INDEX deployments_by_commit ON deployments (commit_sha);
+CREATE INDEX deployments_by_start ON deployments (started_at);
+CREATE INDEX deployments_by_rollback_target ON deployments (cluster, service, rollback_to);
 
 -- The digests each deployment's tasks reported, for finding the deployments that ran a digest.
 CREATE TABLE deployment_digests (
