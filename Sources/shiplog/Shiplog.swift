@@ -21,8 +21,8 @@ struct Shiplog: ParsableCommand {
             Exit status: 0 ok, 1 error, 2 usage, 3 input rejected, 4 integrity failure.
             """,
         subcommands: [
-            Init.self, Ingest.self, Record.self, Events.self, Where.self, History.self, Trace.self, Diff.self, Verify.self,
-            Rebuild.self, Stats.self, Demo.self,
+            Init.self, Ingest.self, Record.self, Events.self, Where.self, History.self, Trace.self, Diff.self, Rollback.self,
+            MarkBad.self, Audit.self, Export.self, Verify.self, Rebuild.self, Stats.self, Demo.self,
         ])
 
     /// `--db` is global: `shiplog --db x.db where` means `shiplog where --db x.db`.

@@ -15,10 +15,24 @@ struct Verify: ParsableCommand {
     @Option(help: ArgumentHelp("A chain hash recorded earlier: HEX (the head) or HEX@POSITION.", valueName: "hash"))
     var anchor: String?
 
+    @Option(help: ArgumentHelp("Check an export file against the log instead.", valueName: "file"))
+    var export: String?
+
     @Option(name: .long, help: "Output format: table or json.")
     var format: OutputFormat = .table
 
     func run() throws {
+        if let export {
+            let opened = try store.open()
+            try opened.ensureProjections()
+            switch try opened.verifyExport(bytes: try System.readFile(export)) {
+            case .matches(let position, let rows):
+                Terminal.write("ok: \(export) matches the log at position \(position) (\(rows) rows)\n")
+            case .mismatch(let reason):
+                throw CommandFailure("integrity failure: \(export): \(reason)", status: .integrity)
+            }
+            return
+        }
         var parsedAnchor: ChainAnchor?
         if let anchor {
             guard let value = ChainAnchor(anchor) else {

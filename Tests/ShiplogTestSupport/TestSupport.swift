@@ -196,3 +196,18 @@ public enum Fixtures {
         return all[0]
     }
 }
+
+/// SHA-256 of bytes (for tests that forge checksums), through the sha256sum tool's algorithm in Swift Crypto's absence.
+public func sha256(_ bytes: [UInt8]) -> [UInt8] {
+    let directory = TemporaryDirectory()
+    let path = directory.write("bytes", bytes: bytes)
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
+    process.arguments = [path]
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    try? process.run()
+    process.waitUntilExit()
+    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    return Hex.decode(String(output.prefix(64))) ?? []
+}

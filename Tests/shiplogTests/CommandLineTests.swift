@@ -114,6 +114,36 @@ import Testing
         #expect(unknown.status == 1 && unknown.errors.contains("no service P9"))
     }
 
+    @Test func rollbackMarkBadAuditAndExportsThroughTheBinary() throws {
+        let demo = directory.file("demo.db")
+        #expect(try ShiplogProcess.run(["demo", "--db", demo]).status == 0)
+        let plan = try ShiplogProcess.run(["rollback", "P1", "--db", demo])
+        #expect(plan.status == 0)
+        #expect(plan.output.contains("aws ecs update-service --cluster ML-PIPE --service P1 --task-definition p1-crawler:1"))
+        #expect(plan.output.contains("rolled back by the circuit breaker"))
+        let veto = try ShiplogProcess.run(["mark-bad", "P1", "p1-crawler:1", "--reason", "leaks memory", "--db", demo],
+                                          environment: ["USER": "auditor"])
+        #expect(veto.status == 0)
+        let none = try ShiplogProcess.run(["rollback", "P1", "--db", demo])
+        #expect(none.status == 1 && none.errors.contains("no good target") && none.errors.contains("marked bad: leaks memory by auditor"))
+        let recorded = try ShiplogProcess.run(["rollback", "P1", "--force", "--record", "--reason", "pages dropped", "--db", demo,
+                                               "--format", "json"], environment: ["USER": "auditor"])
+        #expect(recorded.status == 0, "\(recorded.errors)")
+        #expect(try JSONParser.parse(recorded.output)["recorded"]?.string != nil)
+        #expect(try ShiplogProcess.run(["rollback", "P1", "--record", "--db", demo]).status == 2)  // no --reason
+        let audit = try ShiplogProcess.run(["audit", "--db", demo, "--actor", "auditor", "--format", "csv"])
+        let actions = CSVReader.parse(audit.output).dropFirst().map { $0[2] }
+        #expect(actions == ["mark bad", "request rollback"])
+        let export = directory.file("deployments.csv")
+        #expect(try ShiplogProcess.run(["export", "deployments", "--db", demo, "--format", "csv", "--output", export]).status == 0)
+        #expect(try ShiplogProcess.run(["verify", "--db", demo, "--export", export]).status == 0)
+        var text = try String(contentsOfFile: export, encoding: .utf8)
+        text = text.replacingOccurrences(of: "github-actions", with: "mallory")
+        try text.write(toFile: export, atomically: true, encoding: .utf8)
+        let tampered = try ShiplogProcess.run(["verify", "--db", demo, "--export", export])
+        #expect(tampered.status == 4 && tampered.errors.contains("edited after it was made"))
+    }
+
     @Test func demoBuildsAStoreThatVerifies() throws {
         let demo = directory.file("demo.db")
         let result = try ShiplogProcess.run(["demo", "--db", demo])

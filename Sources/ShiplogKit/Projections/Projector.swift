@@ -59,11 +59,12 @@ final class Projector {
         try upsertCheckpoint.run()
     }
 
-    /// Folds whatever the log holds past the checkpoint (after a migration, or a rebuild).
-    func catchUp(batch: Int = 50_000) throws {
+    /// Folds whatever the log holds past the checkpoint (after a migration, or a rebuild), up to
+    /// `limit` when given.
+    func catchUp(batch: Int = 50_000, upTo limit: Int64 = Int64.max) throws {
         var after = try checkpoint
         while true {
-            let events = try readEvents("e.position > ?1 ORDER BY e.position LIMIT \(batch)", after)
+            let events = try readEvents("e.position > ?1 AND e.position <= ?2 ORDER BY e.position LIMIT \(batch)", after, upTo: limit)
             guard let last = events.last else { break }
             try apply(events)
             after = last.position
@@ -71,11 +72,11 @@ final class Projector {
         try finish()
     }
 
-    /// Deletes every projection and folds the whole log again.
-    func rebuild() throws {
+    /// Deletes every projection and folds the log again (up to `position`: the log as it was then).
+    func rebuild(upTo position: Int64 = Int64.max) throws {
         for table in Self.projectionTables { try database.execute("DELETE FROM \(table)") }
         try database.execute("DELETE FROM projection_checkpoint")
-        try catchUp()
+        try catchUp(upTo: position)
     }
 
     /// Service folds kept in memory for the transaction: loaded once, saved as they change, their

@@ -155,6 +155,8 @@ struct ServiceFold {
     var runningCount: Int64?
     var runningTasks: [String: String] = [:]
     var removed = false
+    /// Recorded rollback requests not yet carried out: a later deployment of the revision (or, when
+    /// the revision is registered again, of the family) carries it out.
     var pendingRollbackRequests: [(id: String, taskDefinition: String, time: Int64)] = []
     var badRevisions: [String: (reason: String?, actor: String?, time: Int64)] = [:]
     var view = ServiceView()
@@ -195,7 +197,9 @@ struct ServiceFold {
             removed = true
         case "rollback.requested":
             if let target = data.string("taskDefinition") {
-                pendingRollbackRequests.append((event.id, target, time))
+                // A revision to register again is matched by its family: it gets a new number.
+                let key = data.flag("reRegister") ? (TaskDefinitionID(target)?.family ?? target) + ":*" : target
+                pendingRollbackRequests.append((event.id, key, time))
             }
         case "revision.marked_bad":
             if let revision = data.string("taskDefinition") {
@@ -308,8 +312,10 @@ struct ServiceFold {
             deployment.taskDefinition = revision
             deployment.taskDefinitionInferred = true
         }
-        if deployment.rollbackRequest == nil, let revision = deployment.taskDefinition?.description,
-            let index = pendingRollbackRequests.lastIndex(where: { $0.taskDefinition == revision && $0.time <= time })
+        if deployment.rollbackRequest == nil, let revision = deployment.taskDefinition,
+            let index = pendingRollbackRequests.lastIndex(where: {
+                ($0.taskDefinition == revision.description || $0.taskDefinition == revision.family + ":*") && $0.time <= time
+            })
         {
             deployment.rollbackRequest = pendingRollbackRequests[index].id
             pendingRollbackRequests.remove(at: index)

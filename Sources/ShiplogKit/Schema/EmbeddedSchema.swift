@@ -2046,6 +2046,10 @@ CREATE TABLE bad_revisions (
     "command": {
       "type": "string",
       "minLength": 1
+    },
+    "reRegister": {
+      "type": "boolean",
+      "description": "the revision is registered again first"
     }
   }
 }

@@ -11,6 +11,14 @@ enum SHA256Digest {
     }
 }
 
+/// SHA-256 over bytes given piece by piece.
+struct SHA256Hasher {
+    private var hasher = SHA256()
+
+    mutating func update(_ bytes: [UInt8]) { hasher.update(data: bytes) }
+    mutating func finalize() -> [UInt8] { Array(hasher.finalize()) }
+}
+
 /// The hash chain that makes the log tamper-evident.
 ///
 /// `chain(n) = SHA-256("shiplog-chain-v1" ‖ 0x00 ‖ chain(n-1) ‖ canonical(event n))`, with 32 zero

@@ -11,8 +11,10 @@ public struct EventFilter: Sendable {
     public var commit: String?
     public var actor: String?
     public var limit: Int?
-    /// From position (or, for `after`, strictly after it).
+    /// Only events strictly after this position.
     public var afterPosition: Int64?
+    /// Only events at or before this position (the log as it was then).
+    public var upToPosition: Int64?
 
     public init() {}
 }
@@ -70,6 +72,10 @@ extension EventStore {
         if let after = filter.afterPosition {
             clauses.append("e.position > ?")
             bind(after)
+        }
+        if let upTo = filter.upToPosition {
+            clauses.append("e.position <= ?")
+            bind(upTo)
         }
         var sql = """
             SELECT e.position, e.event_id, e.type, s.name, e.stream_version, e.event_time, e.recorded_at,
