@@ -15,13 +15,23 @@ struct Where: ParsableCommand {
     @Option(help: "Only this cluster.") var cluster: String?
     @Option(help: "Only this service.") var service: String?
     @Option(help: ArgumentHelp("Answer as of this time: \(TimeExpression.help).", valueName: "time")) var asOf: Moment?
-    @OptionGroup var output: FormatOptions
+    @Option(help: "Output format: table, json, ndjson, csv, or mermaid (a cluster → service → revision diagram).")
+    var format: MapFormat = .table
+
+    /// `where` speaks the record formats and also draws its answer as a Mermaid diagram.
+    enum MapFormat: String, ExpressibleByArgument, CaseIterable {
+        case table, json, ndjson, csv, mermaid
+    }
 
     func run() throws {
         let opened = try store.open()
         try opened.ensureProjections()
         let rows = try opened.whereRunning(cluster: cluster, service: service, asOf: asOf?.timestamp)
-        try Self.print(rows, format: output.format)
+        if let recordFormat = OutputFormat(rawValue: format.rawValue) {
+            try Self.print(rows, format: recordFormat)
+        } else {
+            Terminal.write(MermaidMap.render(rows))
+        }
     }
 
     static func print(_ rows: [ServiceStatus], format: OutputFormat) throws {

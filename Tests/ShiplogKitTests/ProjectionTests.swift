@@ -64,7 +64,9 @@ import Testing
         #expect(history[1].finishedAt == Timestamp(iso8601: "2026-03-05T02:09:00.583Z"))
         #expect(history[1].actor == ciRole)
         #expect(history[0].rollbackTo == "ecs-svc/1111111111111111111")
-        #expect(history[0].taskDefinitionInferred)
+        // Inferred from the deployment it rolled back to at first, then reported by its tasks.
+        #expect(history[0].taskDefinition?.description == "p1-crawler:7")
+        #expect(!history[0].taskDefinitionInferred)
         #expect(history[2].commit == c1)
         #expect(history[2].liveFrom == Timestamp(iso8601: "2026-03-02T01:04:05Z"))
         #expect(history[2].liveUntil == Timestamp(iso8601: "2026-03-05T02:04:05Z"))

@@ -21,14 +21,14 @@ public final class TemporaryDirectory: @unchecked Sendable {
     @discardableResult
     public func write(_ name: String, _ text: String) -> String {
         let target = file(name)
-        FileManager.default.createFile(atPath: target, contents: Data(text.utf8))
+        precondition(FileManager.default.createFile(atPath: target, contents: Data(text.utf8)), "cannot write \(target)")
         return target
     }
 
     @discardableResult
     public func write(_ name: String, bytes: [UInt8]) -> String {
         let target = file(name)
-        FileManager.default.createFile(atPath: target, contents: Data(bytes))
+        precondition(FileManager.default.createFile(atPath: target, contents: Data(bytes)), "cannot write \(target)")
         return target
     }
 }

@@ -89,7 +89,8 @@ import Testing
         let demo = directory.file("demo.db")
         #expect(try ShiplogProcess.run(["demo", "--db", demo]).status == 0)
         for command in [["where"], ["history", "P1"], ["trace", "ml-pipe/p1-crawler:latest"], ["diff", "P1", "2", "3"],
-                        ["where", "--as-of", "2026-11-08T10:55:00Z"], ["events", "--service", "P1"]] {
+                        ["where", "--as-of", "2026-11-08T10:55:00Z"], ["events", "--service", "P1"], ["metrics"],
+                        ["metrics", "--by", "day", "--service", "P1", "--as-of", "2026-11-08T11:00:00Z"]] {
             let table = try ShiplogProcess.run(command + ["--db", demo])
             #expect(table.status == 0, "\(command): \(table.errors)")
             #expect(table.output.split(separator: "\n").allSatisfy { $0.count <= 100 }, "\(command) is wider than 100 columns")
@@ -112,6 +113,28 @@ import Testing
         #expect(traceKeys.isSuperset(of: ["ref", "commits", "builds", "images", "taskDefinitions", "deployments"]))
         let unknown = try ShiplogProcess.run(["history", "P9", "--db", demo])
         #expect(unknown.status == 1 && unknown.errors.contains("no service P9"))
+    }
+
+    @Test func reportAndMermaidMapThroughTheBinary() throws {
+        let demo = directory.file("demo.db")
+        #expect(try ShiplogProcess.run(["demo", "--db", demo]).status == 0)
+        let html = directory.file("report.html")
+        let report = try ShiplogProcess.run(["report", "--db", demo, "--format", "html", "--output", html])
+        #expect(report.status == 0 && report.output.contains("wrote the report (2 services"))
+        #expect(try String(contentsOfFile: html, encoding: .utf8).contains("<svg class=\"timeline\""))
+        let markdown = try ShiplogProcess.run(["report", "--db", demo, "--since", "2026-11-08", "--until", "2026-11-09"])
+        #expect(markdown.status == 0 && markdown.output.contains("## Deployments in the period"))
+        let map = try ShiplogProcess.run(["where", "--db", demo, "--format", "mermaid"])
+        #expect(map.status == 0 && map.output.hasPrefix("flowchart TB\n"))
+        let csv = CSVReader.parse(try ShiplogProcess.run(["metrics", "--db", demo, "--format", "csv", "--by", "month"]).output)
+        #expect(csv.first == DeliveryMetrics.csvColumns)
+        #expect(csv.dropFirst().map { "\($0[0]) \($0[1]) \($0[2])" } == [
+            "2026-11 all 4", "2026-11 ML-PIPE/P1 2", "2026-11 ML-PIPE/P2 2", "total all 4", "total ML-PIPE/P1 2", "total ML-PIPE/P2 2",
+        ])
+        let unknown = try ShiplogProcess.run(["metrics", "--db", demo, "--service", "P9"])
+        #expect(unknown.status == 1 && unknown.errors.contains("no service P9"))
+        let badPeriod = try ShiplogProcess.run(["metrics", "--db", demo, "--by", "fortnight"])
+        #expect(badPeriod.status == 2)
     }
 
     @Test func rollbackMarkBadAuditAndExportsThroughTheBinary() throws {

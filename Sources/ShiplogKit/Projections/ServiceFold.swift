@@ -422,7 +422,11 @@ struct ServiceFold {
         }
         if let key, var deployment = deployments[key] {
             let before = deployment
-            if deployment.taskDefinition == nil, let revision { deployment.taskDefinition = revision }
+            // What a task reports running beats what was inferred from the deployment rolled back to.
+            if let revision, deployment.taskDefinition == nil || deployment.taskDefinitionInferred {
+                deployment.taskDefinition = revision
+                deployment.taskDefinitionInferred = false
+            }
             for container in data["containers"]?.array ?? [] {
                 guard let name = container["name"]?.string, let digest = container["digest"]?.string else { continue }
                 if let known = deployment.images[name], known.time <= time { continue }

@@ -136,7 +136,15 @@ extension EventStore {
         diff.secretsAdded = Set(newSecrets.keys).subtracting(oldSecrets.keys).sorted()
         diff.secretsRemoved = Set(oldSecrets.keys).subtracting(newSecrets.keys).sorted()
         diff.secretsChanged = Set(oldSecrets.keys).intersection(newSecrets.keys).filter { oldSecrets[$0] != newSecrets[$0] }.sorted()
-        (diff.commits, diff.commitsUnknownReason) = try commitsBetween(tracer, from.0.commit, to.0.commit)
+        if let old = from.0.commit, let new = to.0.commit {
+            if let between = try tracer.commitsBetween(from: old, to: new) {
+                diff.commits = between
+            } else {
+                diff.commitsUnknownReason = "the pushes in the log do not lead from \(new.prefix(7)) back to \(old.prefix(7))"
+            }
+        } else {
+            diff.commitsUnknownReason = from.0.commit == nil ? "the older revision's commit is unknown" : "the newer revision's commit is unknown"
+        }
         return diff
     }
 
@@ -152,41 +160,5 @@ extension EventStore {
             }
         }
         return (keys, secrets)
-    }
-
-    /// The commits after `from` up to `to`, following pushes back from `to` (oldest first).
-    private static func commitsBetween(_ tracer: Tracer, _ from: String?, _ to: String?) throws -> ([CommitInfo], String?) {
-        guard let to else { return ([], "the newer revision's commit is unknown") }
-        guard let from else { return ([], "the older revision's commit is unknown") }
-        if from == to { return ([], nil) }
-        guard let head = try tracer.commits("WHERE sha = ?1", to).first else {
-            return ([], "commit \(to.prefix(7)) is not in a push in the log")
-        }
-        let push = try tracer.database.prepare(
-            "SELECT before_sha, commits FROM pushes WHERE repository = ? AND after_sha = ? ORDER BY time LIMIT 1")
-        var collected: [String] = []
-        var cursor = to
-        for _ in 0..<10_000 {
-            push.reset()
-            push.bind(1, head.repository)
-            push.bind(2, cursor)
-            guard try push.step() else {
-                return ([], "the pushes in the log do not lead from \(to.prefix(7)) back to \(from.prefix(7))")
-            }
-            let shas = (try? JSONParser.parse(push.text(1)).array)?.compactMap(\.string) ?? []
-            let before = push.optionalText(0)
-            push.reset()
-            if let index = shas.firstIndex(of: from) {
-                collected.insert(contentsOf: shas[(index + 1)...], at: 0)
-                return (try collected.flatMap { try tracer.commits("WHERE sha = ?1", $0).prefix(1) }, nil)
-            }
-            collected.insert(contentsOf: shas, at: 0)
-            guard let before, before != cursor else { break }
-            if before == from {
-                return (try collected.flatMap { try tracer.commits("WHERE sha = ?1", $0).prefix(1) }, nil)
-            }
-            cursor = before
-        }
-        return ([], "the pushes in the log do not lead from \(to.prefix(7)) back to \(from.prefix(7))")
     }
 }

@@ -130,10 +130,24 @@ final class Tracer {
     let resolver: LineageResolver
     let live: LiveWindows
 
+    private var prepared: [String: Statement] = [:]
+
     init(database: Database) throws {
         self.database = database
         resolver = try LineageResolver(database: database)
         live = try LiveWindows(database: database)
+    }
+
+    /// A statement prepared once per tracer: metrics look up commits and pushes for each of tens of
+    /// thousands of deployments. Callers step it to the end (or reset it) before asking again.
+    private func statement(_ sql: String) throws -> Statement {
+        if let statement = prepared[sql] {
+            statement.reset()
+            return statement
+        }
+        let statement = try database.prepare(sql)
+        prepared[sql] = statement
+        return statement
     }
 
     func trace(_ reference: String) throws -> TraceResult {
@@ -402,6 +416,38 @@ final class Tracer {
         return result
     }
 
+    /// The commits after `from` up to and including `to`, oldest first, following the pushes in
+    /// the log back from `to`; nil when they do not lead back to `from`.
+    func commitsBetween(from: String, to: String) throws -> [CommitInfo]? {
+        if from == to { return [] }
+        guard let head = try commits("WHERE sha = ?1", to).first else { return nil }
+        let push = try statement(
+            "SELECT before_sha, commits FROM pushes WHERE repository = ? AND after_sha = ? ORDER BY time LIMIT 1")
+        var collected: [String] = []
+        var cursor = to
+        var reached = false
+        for _ in 0..<10_000 where !reached {
+            push.reset()
+            push.bind(1, head.repository)
+            push.bind(2, cursor)
+            guard try push.step() else { return nil }
+            let shas = (try? JSONParser.parse(push.text(1)).array)?.compactMap(\.string) ?? []
+            let before = push.optionalText(0)
+            push.reset()
+            if let index = shas.firstIndex(of: from) {
+                collected.insert(contentsOf: shas[(index + 1)...], at: 0)
+                reached = true
+                continue
+            }
+            collected.insert(contentsOf: shas, at: 0)
+            guard let before, before != cursor else { return nil }
+            reached = before == from
+            cursor = before
+        }
+        guard reached else { return nil }
+        return try collected.flatMap { try commits("WHERE sha = ?1", $0).prefix(1) }
+    }
+
     /// The most recent deployment of a revision, in any service.
     func latestDeployment(of revision: TaskDefinitionID) throws -> DeploymentSummary? {
         let statement = try database.prepare(
@@ -485,7 +531,7 @@ final class Tracer {
     }
 
     func commits(_ condition: String, _ value: String) throws -> [CommitInfo] {
-        let statement = try database.prepare(
+        let statement = try statement(
             "SELECT repository, sha, time, author, message, pushed_at, ref FROM commits \(condition) ORDER BY pushed_at")
         statement.bind(1, value)
         var commits: [CommitInfo] = []
