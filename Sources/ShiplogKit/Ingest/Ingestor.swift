@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// A document that was not appended, and why: printed as `file:line: reason`.
 public struct Rejection: Sendable, CustomStringConvertible {
     public let origin: Origin
@@ -84,6 +88,10 @@ public final class Ingestor {
     }
 
     /// Ingests the files; calls `onReject` for each rejected document as it is found.
+    ///
+    /// Reading and normalizing run on a second thread while this one appends: each is about half
+    /// of the work, and the machines this runs on have at least two cores. Everything the caller
+    /// sees — rejections, counts, what is appended — comes in input order, as if it ran on one.
     public func ingest(files: [String], onReject: (Rejection) -> Void) throws -> IngestReport {
         var report = IngestReport()
         var session: AppendSession?
@@ -117,32 +125,28 @@ public final class Ingestor {
             }
         }
 
+        let reading = PreparingThread(ingestor: self, files: files, receivedAt: receivedAt)
         do {
-            for file in files {
-                let reader = try InputReader(path: file)
-                while let item = try reader.next() {
+            while let chunk = try reading.nextChunk() {
+                for item in chunk {
+                    report.documents += 1
                     switch item {
-                    case .invalid(let origin, let reason, let bytes):
-                        report.documents += 1
-                        reject(Rejection(origin: origin, reason: reason, bytes: bytes))
-                    case .document(let document):
-                        report.documents += 1
-                        report.redactions += document.redactions
-                        switch prepare(document, receivedAt: receivedAt) {
-                        case .success(.some(let prepared)):
-                            batch.append(prepared)
-                            origins.append(document.origin)
-                            if batch.count >= options.batchSize { try flush() }
-                        case .success(.none):
-                            break
-                        case .failure(let error):
-                            reject(Rejection(origin: document.origin, reason: error.reason, bytes: document.bytes))
-                        }
+                    case .prepared(let prepared, let origin, let redactions):
+                        report.redactions += redactions
+                        batch.append(prepared)
+                        origins.append(origin)
+                        if batch.count >= options.batchSize { try flush() }
+                    case .ignored(let redactions):
+                        report.redactions += redactions
+                    case .rejected(let rejection, let redactions):
+                        report.redactions += redactions
+                        reject(rejection)
                     }
                 }
             }
             try flush()
         } catch {
+            reading.cancel()
             session?.rollback()
             throw error
         }
@@ -162,13 +166,41 @@ public final class Ingestor {
         return report
     }
 
+    /// One input document after reading and normalizing.
+    enum PreparedItem: Sendable {
+        case prepared(PreparedDocument, Origin, redactions: Int)
+        case ignored(redactions: Int)
+        case rejected(Rejection, redactions: Int)
+    }
+
+    /// Reads and normalizes one file's documents, calling `emit` for each in order.
+    fileprivate func read(_ file: String, receivedAt: Timestamp, emit: (PreparedItem) -> Bool) throws {
+        let reader = try InputReader(path: file)
+        while let item = try reader.next() {
+            let prepared: PreparedItem
+            switch item {
+            case .invalid(let origin, let reason, let bytes):
+                prepared = .rejected(Rejection(origin: origin, reason: reason, bytes: bytes), redactions: 0)
+            case .document(let document):
+                switch prepare(document, receivedAt: receivedAt) {
+                case .success(.some(let ready)): prepared = .prepared(ready, document.origin, redactions: document.redactions)
+                case .success(.none): prepared = .ignored(redactions: document.redactions)
+                case .failure(let error):
+                    prepared = .rejected(
+                        Rejection(origin: document.origin, reason: error.reason, bytes: document.bytes), redactions: document.redactions)
+                }
+            }
+            guard emit(prepared) else { return }
+        }
+    }
+
     /// Detects the source and normalizes one document; `.success(nil)` when it is ignored.
     public func prepare(_ document: InputDocument, receivedAt: Timestamp) -> Result<PreparedDocument?, AdapterError> {
         guard let adapter = forcedAdapter ?? SourceRegistry.detect(document.json) else {
             return .failure(AdapterError("unrecognized document: not a format shiplog reads (\(Self.hint(document.json)))"))
         }
-        let context = AdapterContext(
-            documentSHA256: Hex.encode(SHA256Digest.of(document.bytes)), receivedAt: receivedAt)
+        let sha256 = SHA256Digest.of(document.bytes)
+        let context = AdapterContext(documentSHA256: Hex.encode(sha256), receivedAt: receivedAt)
         do {
             switch try adapter.read(document.json, context: context) {
             case .ignored(let reason):
@@ -188,7 +220,7 @@ public final class Ingestor {
                         return .failure(AdapterError("\(adapter.name): normalized \(event.type) is invalid: \(problem)"))
                     }
                 }
-                return .success(PreparedDocument(source: adapter.name, bytes: document.bytes, events: events))
+                return .success(PreparedDocument(source: adapter.name, bytes: document.bytes, events: events, sha256: sha256))
             }
         } catch {
             return .failure(AdapterError("\(adapter.name): \(error.reason)"))
@@ -205,5 +237,121 @@ public final class Ingestor {
     static func hint(_ document: JSON) -> String {
         let keys = document.object?.keys.prefix(6).joined(separator: ", ") ?? ""
         return keys.isEmpty ? "an empty object" : "top-level keys: \(keys)"
+    }
+}
+
+/// The reading half of an ingest: a thread that reads and normalizes documents into chunks, a
+/// few chunks ahead of the thread that appends them.
+private final class PreparingThread: @unchecked Sendable {
+    private static let chunkSize = 512
+    private static let chunksAhead = 4
+
+    private let ingestor: Ingestor
+    private let files: [String]
+    private let receivedAt: Timestamp
+    private var mutex = pthread_mutex_t()
+    private var changed = pthread_cond_t()
+    private var ready: [[Ingestor.PreparedItem]] = []
+    private var finished = false
+    private var cancelled = false
+    private var failure: (any Error)?
+    /// Whether a second thread reads: if not, reading runs to the end before appending starts.
+    private var concurrent = true
+    private var thread: pthread_t?
+
+    init(ingestor: Ingestor, files: [String], receivedAt: Timestamp) {
+        self.ingestor = ingestor
+        self.files = files
+        self.receivedAt = receivedAt
+        pthread_mutex_init(&mutex, nil)
+        pthread_cond_init(&changed, nil)
+        var thread = pthread_t()
+        let context = Unmanaged.passRetained(self).toOpaque()
+        let started = pthread_create(&thread, nil, { context in
+            let this = Unmanaged<PreparingThread>.fromOpaque(context!).takeRetainedValue()
+            this.run()
+            return nil
+        }, context)
+        if started == 0 {
+            self.thread = thread
+        } else {
+            // No second thread to be had: read everything here, ahead of appending.
+            Unmanaged<PreparingThread>.fromOpaque(context).release()
+            concurrent = false
+            run()
+        }
+    }
+
+    deinit {
+        pthread_cond_destroy(&changed)
+        pthread_mutex_destroy(&mutex)
+    }
+
+    private func run() {
+        var chunk: [Ingestor.PreparedItem] = []
+        chunk.reserveCapacity(Self.chunkSize)
+        func hand(_ items: [Ingestor.PreparedItem], last: Bool = false, failure: (any Error)? = nil) -> Bool {
+            pthread_mutex_lock(&mutex)
+            defer { pthread_mutex_unlock(&mutex) }
+            while concurrent && !cancelled && ready.count >= Self.chunksAhead { pthread_cond_wait(&changed, &mutex) }
+            if !items.isEmpty { ready.append(items) }
+            if last {
+                finished = true
+                self.failure = failure
+            }
+            pthread_cond_broadcast(&changed)
+            return !cancelled
+        }
+        do {
+            for file in files {
+                try ingestor.read(file, receivedAt: receivedAt) { item in
+                    chunk.append(item)
+                    guard chunk.count >= Self.chunkSize else { return true }
+                    defer { chunk.removeAll(keepingCapacity: true) }
+                    return hand(chunk)
+                }
+                if isCancelled { break }
+            }
+            _ = hand(chunk, last: true)
+        } catch {
+            _ = hand(chunk, last: true, failure: error)
+        }
+    }
+
+    private var isCancelled: Bool {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        return cancelled
+    }
+
+    /// The next chunk in input order; nil after the last; throws what stopped the reading (an
+    /// unreadable file) once every chunk before it was taken.
+    func nextChunk() throws -> [Ingestor.PreparedItem]? {
+        pthread_mutex_lock(&mutex)
+        while ready.isEmpty && !finished { pthread_cond_wait(&changed, &mutex) }
+        var chunk: [Ingestor.PreparedItem]?
+        if !ready.isEmpty { chunk = ready.removeFirst() }
+        let failure = chunk == nil ? self.failure : nil
+        pthread_cond_broadcast(&changed)
+        pthread_mutex_unlock(&mutex)
+        if chunk == nil { join() }
+        if let failure { throw failure }
+        return chunk
+    }
+
+    /// Stops the reading early (the append failed) and waits for the thread to end.
+    func cancel() {
+        pthread_mutex_lock(&mutex)
+        cancelled = true
+        pthread_cond_broadcast(&changed)
+        pthread_mutex_unlock(&mutex)
+        join()
+    }
+
+    private func join() {
+        if let thread {
+            pthread_join(thread, nil)
+            self.thread = nil
+        }
     }
 }

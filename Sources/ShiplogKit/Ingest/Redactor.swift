@@ -78,8 +78,11 @@ public struct Redactor: JSONStringInspector {
 
     /// Redacts secret-looking substrings; returns nil when there are none.
     public static func redactPatterns(in value: String) -> String? {
+        var value = value
+        // Most strings hold nothing secret-shaped: decide that on the string's own bytes, and copy
+        // them out only when a closer look is needed.
+        guard value.withUTF8({ mayContainSecret($0) }) else { return nil }
         let bytes = Array(value.utf8)
-        guard mayContainSecret(bytes) else { return nil }
         if contains(bytes, "PRIVATE KEY-----") { return marker("private-key") }
         var output: [UInt8] = []
         output.reserveCapacity(bytes.count)
@@ -112,22 +115,45 @@ public struct Redactor: JSONStringInspector {
         return changed ? String(decoding: output, as: UTF8.self) : nil
     }
 
-    /// A cheap test: only strings with one of these fragments can hold a secret pattern.
-    static func mayContainSecret(_ bytes: [UInt8]) -> Bool {
-        guard bytes.count >= 8 else { return false }
-        for index in 0..<(bytes.count - 2) {
+    /// A cheap test, true for every string a pattern below could match (and few others): an
+    /// access key's `AKIA`/`ASIA`, a GitHub token's `gh?_` or `github_pat_`, a Slack `xox`,
+    /// `hooks.slack`, `PRIVATE KEY`, `://` with an `@` after it, or `=` after a letter that ends an
+    /// assignment key (passwor*d*, secre*t*, toke*n*, apike*y*).
+    static func mayContainSecret(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        let count = bytes.count
+        guard count >= 8 else { return false }
+        var url = false
+        for index in 0..<(count - 3) {
+            let next = bytes[index + 1]
             switch bytes[index] {
-            case UInt8(ascii: "A") where bytes[index + 2] == UInt8(ascii: "I"): return true  // AKIA, ASIA
-            case UInt8(ascii: "g") where bytes[index + 1] == UInt8(ascii: "h"): return true
-            case UInt8(ascii: "x") where bytes[index + 1] == UInt8(ascii: "o"): return true
-            case UInt8(ascii: "h") where bytes[index + 1] == UInt8(ascii: "o"): return true  // hooks.slack.com
-            case UInt8(ascii: ":") where bytes[index + 1] == UInt8(ascii: "/"): return true
-            case UInt8(ascii: "="): return true
-            case UInt8(ascii: "P") where bytes[index + 1] == UInt8(ascii: "R"): return true  // PRIVATE KEY
-            default: continue
+            case UInt8(ascii: "A") where (next == UInt8(ascii: "K") || next == UInt8(ascii: "S")) && bytes[index + 2] == UInt8(ascii: "I"):
+                return true
+            case UInt8(ascii: "g") where next == UInt8(ascii: "h")
+                && (bytes[index + 3] == UInt8(ascii: "_") || bytes[index + 2] == UInt8(ascii: "i")):
+                return true
+            case UInt8(ascii: "x") where next == UInt8(ascii: "o") && bytes[index + 2] == UInt8(ascii: "x"): return true
+            case UInt8(ascii: "h") where next == UInt8(ascii: "o") && bytes[index + 2] == UInt8(ascii: "o") && bytes[index + 3] == UInt8(ascii: "k"):
+                return true
+            case UInt8(ascii: "P") where next == UInt8(ascii: "R") && bytes[index + 2] == UInt8(ascii: "I"): return true
+            case UInt8(ascii: ":") where next == UInt8(ascii: "/"): url = true
+            case UInt8(ascii: "@") where url: return true
+            default: break
             }
+            if next == UInt8(ascii: "="), Self.endsAssignmentKey(bytes[index]) { return true }
+        }
+        // The last three bytes: only an `@` after a URL or an `=` can matter there.
+        for index in (count - 3)..<count {
+            if url && bytes[index] == UInt8(ascii: "@") { return true }
+            if index > 0, bytes[index] == UInt8(ascii: "="), Self.endsAssignmentKey(bytes[index - 1]) { return true }
         }
         return false
+    }
+
+    private static func endsAssignmentKey(_ byte: UInt8) -> Bool {
+        switch byte | 0x20 {
+        case UInt8(ascii: "d"), UInt8(ascii: "t"), UInt8(ascii: "n"), UInt8(ascii: "y"): return true
+        default: return false
+        }
     }
 
     static func contains(_ bytes: [UInt8], _ fragment: String) -> Bool {
@@ -157,6 +183,13 @@ public struct Redactor: JSONStringInspector {
     }
 
     private static let githubPrefixes = ["ghp_", "gho_", "ghu_", "ghs_", "ghr_"].map { Array($0.utf8) }
+    private static let githubPATPrefix = Array("github_pat_".utf8)
+    private static let accessKeyPrefix = Array("AKIA".utf8)
+    private static let sessionKeyPrefix = Array("ASIA".utf8)
+    private static let slackTokenPrefix = Array("xox".utf8)
+    private static let slackTokenKinds = Array("abposr".utf8)
+    private static let passwordMarker = Array(marker("password").utf8)
+    private static let redactedPrefix = Array("[REDACTED".utf8)
     private static let slackWebhookPrefixes = ["https://hooks.slack.com/", "http://hooks.slack.com/"].map { Array($0.utf8) }
 
     /// A token that is a secret by its shape, at `index`: (its length, what it is).
@@ -164,7 +197,7 @@ public struct Redactor: JSONStringInspector {
         // Only at a word boundary, so "XAKIA…" inside an identifier is not cut in half.
         if index > 0, isAlphanumeric(bytes[index - 1]) { return nil }
         let byte = bytes[index]
-        if byte == UInt8(ascii: "A"), hasPrefix(bytes, index, Array("AKIA".utf8)) || hasPrefix(bytes, index, Array("ASIA".utf8)) {
+        if byte == UInt8(ascii: "A"), hasPrefix(bytes, index, accessKeyPrefix) || hasPrefix(bytes, index, sessionKeyPrefix) {
             let length = run(bytes, from: index + 4, while: isUpperAlphanumeric)
             if length == 16 { return (20, "aws-access-key-id") }
         }
@@ -173,13 +206,13 @@ public struct Redactor: JSONStringInspector {
                 let length = run(bytes, from: index + 4, while: isAlphanumeric)
                 if length >= 30 { return (4 + length, "github-token") }
             }
-            if hasPrefix(bytes, index, Array("github_pat_".utf8)) {
+            if hasPrefix(bytes, index, githubPATPrefix) {
                 let length = run(bytes, from: index + 11) { isAlphanumeric($0) || $0 == UInt8(ascii: "_") }
                 if length >= 20 { return (11 + length, "github-token") }
             }
         }
-        if byte == UInt8(ascii: "x"), index + 5 < bytes.count, hasPrefix(bytes, index, Array("xox".utf8)),
-            Array("abposr".utf8).contains(bytes[index + 3]), bytes[index + 4] == UInt8(ascii: "-")
+        if byte == UInt8(ascii: "x"), index + 5 < bytes.count, hasPrefix(bytes, index, slackTokenPrefix),
+            slackTokenKinds.contains(bytes[index + 3]), bytes[index + 4] == UInt8(ascii: "-")
         {
             let length = run(bytes, from: index + 5) { isAlphanumeric($0) || $0 == UInt8(ascii: "-") }
             if length >= 10 { return (5 + length, "slack-token") }
@@ -213,7 +246,7 @@ public struct Redactor: JSONStringInspector {
             end += 1
         }
         guard end < bytes.count, end > index else { return nil }
-        if Array(bytes[index..<end]) == Array(marker("password").utf8) { return nil }
+        if bytes[index..<end].elementsEqual(passwordMarker) { return nil }
         return end - index
     }
 
@@ -240,7 +273,7 @@ public struct Redactor: JSONStringInspector {
                 $0 > 0x20 && $0 != UInt8(ascii: "&") && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "'")
                     && $0 != UInt8(ascii: ";")
             }
-            guard length > 0, !hasPrefix(bytes, start, Array("[REDACTED".utf8)) else { return nil }
+            guard length > 0, !hasPrefix(bytes, start, redactedPrefix) else { return nil }
             return (key.count + 1, length)
         }
         return nil

@@ -10,23 +10,25 @@ public struct TaskDefinitionID: Hashable, Comparable, Sendable, CustomStringConv
 
     /// Accepts `family:rev` and a task-definition ARN (`arn:aws:ecs:…:task-definition/family:rev`).
     public init?(_ text: String) {
-        var text = Substring(text)
-        if text.hasPrefix("arn:") {
-            guard let slash = text.firstRange(of: ":task-definition/") else { return nil }
-            text = text[slash.upperBound...]
+        var name = Substring(text)
+        if name.hasPrefix("arn:") {
+            guard let slash = name.byteRange(of: ":task-definition/") else { return nil }
+            name = name[slash.upperBound...]
         }
-        guard let colon = text.lastIndex(of: ":") else { return nil }
-        let family = text[..<colon]
-        guard let revision = Int(text[text.index(after: colon)...]), revision > 0, !family.isEmpty, family.utf8.count <= 255,
-            family.utf8.allSatisfy({ Self.isFamilyByte($0) })
-        else { return nil }
-        self.family = String(family)
+        let bytes = name.utf8
+        guard let colon = bytes.lastIndex(of: UInt8(ascii: ":")) else { return nil }
+        let family = bytes[..<colon]
+        let digits = bytes[bytes.index(after: colon)...]
+        guard !digits.isEmpty, digits.count <= 9, digits.allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return nil }
+        let revision = digits.reduce(0) { $0 * 10 + Int($1 - 48) }
+        guard revision > 0, !family.isEmpty, family.count <= 255, family.allSatisfy({ Self.isFamilyByte($0) }) else { return nil }
+        self.family = String(Substring(family))
         self.revision = revision
     }
 
     /// The family from an ARN or name that has no revision (`arn:…:task-definition/family`).
     public static func family(fromARN text: String) -> String? {
-        guard let slash = text.firstRange(of: ":task-definition/") else { return nil }
+        guard let slash = text.byteRange(of: ":task-definition/") else { return nil }
         let rest = text[slash.upperBound...]
         return String(rest.split(separator: ":").first ?? rest)
     }
@@ -57,30 +59,33 @@ public struct ImageReference: Hashable, Sendable, CustomStringConvertible {
     }
 
     public init?(_ text: String) {
-        guard !text.isEmpty, !text.contains(" ") else { return nil }
-        var rest = Substring(text)
-        if let at = rest.firstIndex(of: "@") {
-            let digest = String(rest[rest.index(after: at)...])
+        // Byte by byte: references are ASCII, and this runs for every container of every task event.
+        let bytes = text.utf8
+        guard !bytes.isEmpty, !bytes.contains(UInt8(ascii: " ")) else { return nil }
+        var start = bytes.startIndex
+        var end = bytes.endIndex
+        if let at = bytes.firstIndex(of: UInt8(ascii: "@")) {
+            let digest = String(Substring(bytes[bytes.index(after: at)...]))
             guard Self.isDigest(digest) else { return nil }
             self.digest = digest
-            rest = rest[..<at]
+            end = at
         }
         // A registry is the first component when it looks like a host (has '.' or ':' or is localhost).
-        if let slash = rest.firstIndex(of: "/") {
-            let first = rest[..<slash]
-            if first.contains(".") || first.contains(":") || first == "localhost" {
-                registry = String(first)
-                rest = rest[rest.index(after: slash)...]
+        if let slash = bytes[start..<end].firstIndex(of: UInt8(ascii: "/")) {
+            let first = bytes[start..<slash]
+            if first.contains(UInt8(ascii: ".")) || first.contains(UInt8(ascii: ":")) || first.elementsEqual("localhost".utf8) {
+                registry = String(Substring(first))
+                start = bytes.index(after: slash)
             }
         }
-        if let colon = rest.lastIndex(of: ":"), !rest[colon...].contains("/") {
-            let tag = rest[rest.index(after: colon)...]
+        if let colon = bytes[start..<end].lastIndex(of: UInt8(ascii: ":")), !bytes[colon..<end].contains(UInt8(ascii: "/")) {
+            let tag = bytes[bytes.index(after: colon)..<end]
             guard !tag.isEmpty else { return nil }
-            self.tag = String(tag)
-            rest = rest[..<colon]
+            self.tag = String(Substring(tag))
+            end = colon
         }
-        guard !rest.isEmpty else { return nil }
-        repository = String(rest)
+        guard start < end else { return nil }
+        repository = String(Substring(bytes[start..<end]))
     }
 
     public var description: String {
@@ -94,10 +99,10 @@ public struct ImageReference: Hashable, Sendable, CustomStringConvertible {
     /// `algorithm:hex`, e.g. `sha256:` and 64 hex digits (shorter hex is accepted: AWS's own
     /// documentation examples carry truncated digests).
     public static func isDigest(_ text: String) -> Bool {
-        guard let colon = text.firstIndex(of: ":") else { return false }
-        let algorithm = text[..<colon]
+        guard let colon = text.utf8.firstIndex(of: UInt8(ascii: ":")) else { return false }
+        let algorithm = text.utf8[..<colon]
         let hex = text.utf8[text.utf8.index(after: colon)...]
-        return !algorithm.isEmpty && algorithm.utf8.allSatisfy { ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) }
+        return !algorithm.isEmpty && algorithm.allSatisfy { ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) }
             && (32...128).contains(hex.count) && hex.allSatisfy(SchemaValidator.isLowerHex)
     }
 }

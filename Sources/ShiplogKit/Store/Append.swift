@@ -4,11 +4,19 @@ public struct PreparedDocument: Sendable {
     public var source: String
     public var bytes: [UInt8]
     public var events: [NewEvent]
+    /// SHA-256 of `bytes` when whoever prepared it already computed it (ingest does, for the
+    /// adapters' context), so a 2 KB document is hashed once, not twice.
+    let sha256: [UInt8]?
 
     public init(source: String, bytes: [UInt8], events: [NewEvent]) {
+        self.init(source: source, bytes: bytes, events: events, sha256: nil)
+    }
+
+    init(source: String, bytes: [UInt8], events: [NewEvent], sha256: [UInt8]?) {
         self.source = source
         self.bytes = bytes
         self.events = events
+        self.sha256 = sha256
     }
 }
 
@@ -229,7 +237,7 @@ public final class AppendSession {
         }
 
         try prepareCompressor(batch: batch, from: index)
-        let documentSHA = SHA256Digest.of(document.bytes)
+        let documentSHA = document.sha256 ?? SHA256Digest.of(document.bytes)
         let documentID = nextDocumentID
         for (offset, item) in planned.enumerated() {
             let event = item.event

@@ -170,7 +170,7 @@ struct DocumentLoader {
 
     /// Reads (codec, dictionary_id, raw_length, body, data, data_length, dictionary_id) starting at `column`.
     mutating func document(_ row: Statement, column: Int32) throws -> [UInt8] {
-        guard let codec = Codec(rawValue: row.int(column)) else {
+        guard Codec(rawValue: row.int(column)) != nil else {
             throw CompressionError.corrupt("unknown codec \(row.int(column))")
         }
         return try document(row, column: column, firstEventData: try data(row, column: column + 4))

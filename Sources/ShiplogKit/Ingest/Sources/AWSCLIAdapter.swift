@@ -121,7 +121,7 @@ public struct AWSCLIAdapter: SourceAdapter {
 
     /// `arn:aws:ecs:region:account:container-instance/CLUSTER/ID` → the cluster's name.
     static func clusterOfContainerInstance(_ arn: String) -> String? {
-        guard let marker = arn.firstRange(of: ":container-instance/") else { return nil }
+        guard let marker = arn.byteRange(of: ":container-instance/") else { return nil }
         let parts = arn[marker.upperBound...].split(separator: "/")
         return parts.count == 2 ? String(parts[0]) : nil
     }
@@ -216,7 +216,7 @@ public struct AWSCLIAdapter: SourceAdapter {
 
     /// "Setting desired count to 4." → 4.
     static func desiredCount(_ description: String?) -> Int64? {
-        guard let description, let marker = description.firstRange(of: "desired count to ") else { return nil }
+        guard let description, let marker = description.byteRange(of: "desired count to ") else { return nil }
         return Int64(description[marker.upperBound...].prefix { $0.isNumber })
     }
 

@@ -93,7 +93,7 @@ public struct CDEventsAdapter: SourceAdapter {
 
     /// A repository named by its URL (`https://github.com/owner/name/actions`) → `owner/name`.
     static func repository(_ source: String) -> String {
-        guard let scheme = source.firstRange(of: "://") else { return source }
+        guard let scheme = source.byteRange(of: "://") else { return source }
         let path = source[scheme.upperBound...].split(separator: "/").dropFirst()
         return path.count >= 2 ? path.prefix(2).joined(separator: "/") : source
     }

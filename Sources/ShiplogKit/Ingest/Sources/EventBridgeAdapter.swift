@@ -121,7 +121,7 @@ public struct EventBridgeAdapter: SourceAdapter {
         if let target = reason.flatMap(Self.rollbackTarget) {
             fields.set("rollback", true)
             fields.set("rollbackTo", target)
-            if reason?.contains("circuit breaker") == true {
+            if reason?.containsBytes("circuit breaker") == true {
                 // ECS itself started this deployment; the name matches CloudTrail's AWSService actors.
                 fields.set("actor", "ecs.amazonaws.com")
                 fields.set("trigger", "circuit-breaker")
@@ -133,7 +133,7 @@ public struct EventBridgeAdapter: SourceAdapter {
 
     /// "ECS deployment circuit breaker: rolling back to deploymentId ecs-svc/123." → ecs-svc/123.
     static func rollbackTarget(_ reason: String) -> String? {
-        guard let marker = reason.firstRange(of: "rolling back to deploymentId ") else { return nil }
+        guard let marker = reason.byteRange(of: "rolling back to deploymentId ") else { return nil }
         let rest = reason[marker.upperBound...].prefix { $0 != " " && $0 != "," }
         let target = rest.hasSuffix(".") ? rest.dropLast() : rest
         return target.isEmpty ? nil : String(target)

@@ -117,7 +117,7 @@ enum AWSNames {
     static func cluster(_ text: String?) -> String? {
         guard let text, !text.isEmpty else { return nil }
         guard text.hasPrefix("arn:") else { return text }
-        guard let slash = text.firstRange(of: ":cluster/") else { return nil }
+        guard let slash = text.byteRange(of: ":cluster/") else { return nil }
         return String(text[slash.upperBound...])
     }
 
@@ -125,7 +125,7 @@ enum AWSNames {
     static func service(_ text: String?) -> (cluster: String?, service: String)? {
         guard let text, !text.isEmpty else { return nil }
         guard text.hasPrefix("arn:") else { return (nil, text) }
-        guard let slash = text.firstRange(of: ":service/") else { return nil }
+        guard let slash = text.byteRange(of: ":service/") else { return nil }
         let parts = text[slash.upperBound...].split(separator: "/")
         if parts.count >= 2 { return (String(parts[0]), String(parts[1])) }
         return parts.first.map { (nil, String($0)) }
