@@ -47,6 +47,32 @@ import Testing
         #expect(try store.stats().documents == 3)
     }
 
+    @Test func rejectionsComeInInputOrderAcrossChunksAndFiles() throws {
+        // Reading runs a few chunks ahead of appending; what the caller sees must not show it.
+        let store = try store()
+        var lines = NativeEvents.ndjson(count: 3000).split(separator: "\n").map(String.init)
+        let bad = [7, 511, 512, 513, 1999, 2999]
+        for index in bad { lines[index] = "{\"broken\": " }
+        let first = directory.write("a.ndjson", lines[..<1500].joined(separator: "\n") + "\n")
+        let second = directory.write("b.ndjson", lines[1500...].joined(separator: "\n") + "\n")
+        let (report, rejections) = try ingest(store, [first, second], skipInvalid: true)
+        #expect(report.documents == 3000 && report.rejected == bad.count && report.appended == 3000 - bad.count)
+        #expect(rejections.map { $0.components(separatedBy: ":").prefix(2).joined(separator: ":") } == bad.map {
+            $0 < 1500 ? "\(first):\($0 + 1)" : "\(second):\($0 - 1500 + 1)"
+        })
+    }
+
+    @Test func anUnreadableFileStopsTheRunAndNothingIsStored() throws {
+        let store = try store()
+        let good = directory.write("good.ndjson", NativeEvents.ndjson(count: 2000))
+        let unreadable = directory.file("folder.ndjson")
+        try FileManager.default.createDirectory(atPath: unreadable, withIntermediateDirectories: true)
+        #expect(throws: SystemError.self) { try ingest(store, [good, unreadable]) }
+        #expect(try store.stats().events == 0)
+        // And the store takes the next run as if nothing happened.
+        #expect(try ingest(store, [good]).0.appended == 2000)
+    }
+
     @Test func skipInvalidAppendsTheGoodDocuments() throws {
         let store = try store()
         let text = NativeEvents.ndjson(count: 4) + "{not json}\n"
