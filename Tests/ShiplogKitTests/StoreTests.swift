@@ -209,6 +209,24 @@ import Testing
         #expect(try EventStore(path: path).verify().failure?.position == 9)
     }
 
+    @Test func detectsInvalidUTF8PutInPlaceOfAReplacementCharacter() throws {
+        // Text is read leniently (bad bytes become U+FFFD), so a stored U+FFFD swapped for a bad
+        // byte would hash the same: verify checks the stored bytes themselves.
+        let path = directory.file("fffd.db")
+        let store = try EventStore(path: path, mode: .create)
+        var event = NativeEvents.deployment(1)
+        event.data["actor"] = "jiwoo\u{FFFD}"
+        try store.append([NativeEvents.deployment(0), event].map(NativeEvents.document))
+        #expect(try store.verify().ok)
+        try withRawDatabase(path) { database in
+            try dropAppendOnlyTriggers(database)
+            try database.execute("UPDATE events SET actor = CAST(X'6A69776F6FFF' AS TEXT) WHERE position = 2")
+        }
+        let failure = try EventStore(path: path).verify().failure
+        #expect(failure?.position == 2)
+        #expect(failure?.reason.contains("actor is not valid UTF-8") == true)
+    }
+
     @Test func detectsAChangedColumn() throws {
         let failure = try tamper("UPDATE events SET actor = 'mallory' WHERE position = 7")
         #expect(failure?.position == 7)

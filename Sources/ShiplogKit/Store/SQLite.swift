@@ -217,6 +217,23 @@ public final class Statement {
         isNull(column) ? nil : text(column)
     }
 
+    /// Whether the column's stored bytes are valid UTF-8. `text` repairs invalid bytes to U+FFFD,
+    /// so a check over decoded text cannot tell a stored U+FFFD from a byte someone broke.
+    public func isValidUTF8(_ column: Int32) -> Bool {
+        withBytes(column) { raw in
+            if raw.allSatisfy({ $0 < 0x80 }) { return true }
+            var decoder = Unicode.UTF8()
+            var bytes = raw.makeIterator()
+            while true {
+                switch decoder.decode(&bytes) {
+                case .scalarValue: continue
+                case .emptyInput: return true
+                case .error: return false
+                }
+            }
+        }
+    }
+
     /// Calls `body` with the column's bytes without copying them; valid only inside `body`.
     public func withBytes<T>(_ column: Int32, _ body: (UnsafeRawBufferPointer) throws -> T) rethrows -> T {
         let pointer = sqlite3_column_blob(handle, column)

@@ -96,6 +96,9 @@ extension EventStore {
                 guard !rows.isNull(16) else {
                     return fail(position, "its document (id \(rows.int(7))) is missing from the documents table")
                 }
+                for (column, name) in Self.textColumns where !rows.isValidUTF8(column) {
+                    return fail(position, "its \(name) is not valid UTF-8 (the stored bytes were altered)")
+                }
                 let data: [UInt8]
                 do { data = try loader.data(rows, column: 13) } catch {
                     return fail(position, "its data cannot be decoded (the event was altered): \(error)")
@@ -172,6 +175,13 @@ extension EventStore {
     }
 
     /// Says which part of an event no longer matches its chain hash, when it can tell.
+    /// The text columns of the verify query the chain covers (event id, type, stream name, cluster,
+    /// service, commit, actor, source).
+    static let textColumns: [(Int32, String)] = [
+        (1, "event id"), (2, "type"), (3, "stream name"), (8, "cluster"), (9, "service"), (10, "commit"), (11, "actor"),
+        (17, "source"),
+    ]
+
     static func explainChainMismatch(_ event: CanonicalEvent) -> String {
         let generic = "its chain hash does not match (this event, or the order of events, was altered)"
         guard let data = try? JSONParser.parse(event.data).object else {
