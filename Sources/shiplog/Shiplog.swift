@@ -47,6 +47,8 @@ struct Shiplog: ParsableCommand {
 
     /// Runs the command and maps every failure to the documented exit status in one place.
     static func main() {
+        // Past `ulimit -f` a write should fail and be reported, not kill the process mid-append.
+        signal(SIGXFSZ, SIG_IGN)
         let status: Int32
         do {
             var command = try parseAsRoot(Self.globalOptionsMovedAfterSubcommand(Array(CommandLine.arguments.dropFirst())))

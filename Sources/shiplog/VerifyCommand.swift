@@ -22,6 +22,14 @@ struct Verify: ParsableCommand {
     var format: OutputFormat = .table
 
     func run() throws {
+        do {
+            try check()
+        } catch StoreError.damaged(let path, let reason) {
+            throw CommandFailure("integrity failure: \(path) is damaged: \(reason)", status: .integrity)
+        }
+    }
+
+    private func check() throws {
         if let export {
             let opened = try store.open()
             try opened.ensureProjections()
@@ -61,16 +69,20 @@ struct Verify: ParsableCommand {
             Terminal.write(JSONWriter.pretty(.object(object)) + "\n")
         }
         if let failure = report.failure {
-            throw CommandFailure("integrity failure at position \(failure.position): \(failure.reason)", status: .integrity)
+            let place = failure.position > 0 ? " at position \(failure.position)" : ""
+            throw CommandFailure("integrity failure\(place): \(failure.reason)", status: .integrity)
         }
-        if let table = try opened.projectionsDifferFromRebuild() {
+        // Comparing the projections with a fold needs a transaction to fold in (rolled back after).
+        if !opened.readOnly, let table = try opened.projectionsDifferFromRebuild() {
             throw CommandFailure(
                 "integrity failure: the projection \(table) differs from a fold of the log (run `shiplog rebuild`)",
                 status: .integrity)
         }
         if format != .json {
+            let projections = opened.readOnly
+                ? "verified (the projections were not compared: the store is read-only)" : "and the projections verified"
             Terminal.write("""
-                ok: \(report.events) events, \(report.documents) documents, \(report.checkpoints) checkpoints and the projections verified
+                ok: \(report.events) events, \(report.documents) documents, \(report.checkpoints) checkpoints \(projections)
                 head: position \(report.headPosition), chain \(report.headChain)
 
                 """)

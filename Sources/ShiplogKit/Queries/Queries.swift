@@ -120,12 +120,14 @@ extension EventStore {
             let head = try database.scalarInt("SELECT max(position) FROM events") ?? 0
             let folded = try database.scalarInt("SELECT position FROM projection_checkpoint WHERE name = 'projections'") ?? 0
             guard folded < head else { return }
+            try refuseIfReadOnly()
             try database.transaction(immediate: true) { try Projector(database: database).catchUp() }
         }
     }
 
     /// Deletes every projection and folds the whole log again, in one transaction.
     public func rebuildProjections() throws {
+        try refuseIfReadOnly()
         try wrap { try database.transaction(immediate: true) { try Projector(database: database).rebuild() } }
     }
 

@@ -73,7 +73,8 @@ extension EventStore {
 
     /// Starts an append transaction (it takes the write lock, waiting for other writers).
     public func beginAppend() throws -> AppendSession {
-        try wrap { try AppendSession(store: self) }
+        try refuseIfReadOnly()
+        return try wrap { try AppendSession(store: self) }
     }
 }
 

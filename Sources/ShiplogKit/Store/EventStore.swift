@@ -8,6 +8,8 @@ internal import CSQLite
 public final class EventStore {
     public let path: String
     let database: Database
+    /// Opened from read-only media: queries and verify work, appends are refused.
+    public let readOnly: Bool
 
     public enum OpenMode: Sendable {
         /// Create the file (and its directory) when missing, then migrate.
@@ -26,8 +28,18 @@ public final class EventStore {
                 throw StoreError.database(path: path, DatabaseError(code: SQLITE_CANTOPEN, message: error.reason, sql: nil))
             }
         }
+        // A store on read-only media (an auditor's copy, a read-only mount) is opened immutable so
+        // queries and verify still run; SQLite could not create its lock files there. That is only
+        // safe when no WAL holds commits the file lacks, so then it is refused instead.
+        readOnly = exists && !(System.isWritable(path) && System.isWritable(System.parentDirectory(path)))
+        if readOnly, System.fileSize(path + "-wal").map({ $0 > 0 }) == true {
+            throw StoreError.database(path: path, DatabaseError(
+                code: SQLITE_READONLY,
+                message: "it cannot be written and its write-ahead log \(path)-wal holds commits not yet in it; "
+                    + "open it once where it can be written", sql: nil))
+        }
         do {
-            database = try Database(path: path, mode: mode == .create ? .readWriteCreate : .readWrite)
+            database = try Database(path: path, mode: readOnly ? .immutable : mode == .create ? .readWriteCreate : .readWrite)
         } catch let error as DatabaseError {
             throw Self.classify(error, path: path)
         } catch {
@@ -35,7 +47,7 @@ public final class EventStore {
         }
         do {
             try configure(creating: !exists)
-            try Migrator.migrate(database, path: path)
+            try Migrator.migrate(database, path: path, readOnly: readOnly)
         } catch let error as StoreError {
             throw error
         } catch let error as DatabaseError {
@@ -46,16 +58,17 @@ public final class EventStore {
     }
 
     static func classify(_ error: DatabaseError, path: String) -> StoreError {
-        if error.primaryCode == SQLITE_NOTADB || error.primaryCode == SQLITE_CORRUPT {
-            return .notAStore(path: path, reason: "the file is not a SQLite database or is corrupt (\(error.message))")
+        if error.primaryCode == SQLITE_NOTADB {
+            return .notAStore(path: path, reason: "the file is not a SQLite database (\(error.message))")
         }
+        if error.primaryCode == SQLITE_CORRUPT { return .damaged(path: path, reason: error.message) }
         return .database(path: path, error)
     }
 
     private func configure(creating: Bool) throws {
         // Reading the header first turns "file is not a database" into a clear error before any write.
         _ = try database.scalarInt("PRAGMA schema_version")
-        if try database.scalarText("PRAGMA journal_mode") != "wal" {
+        if !readOnly, try database.scalarText("PRAGMA journal_mode") != "wal" {
             _ = try database.scalarText("PRAGMA journal_mode=WAL")
         }
         try database.execute(
@@ -100,6 +113,14 @@ public final class EventStore {
         (try? database.scalarInt("PRAGMA user_version")).flatMap { $0 }.map(Int.init) ?? 0
     }
 
+    /// Fails before any write when the store was opened from read-only media.
+    func refuseIfReadOnly() throws(StoreError) {
+        guard readOnly else { return }
+        throw StoreError.database(path: path, DatabaseError(
+            code: SQLITE_READONLY, message: "the file or its folder cannot be written, so nothing can be appended or rebuilt",
+            sql: nil))
+    }
+
     /// Writes the WAL back into the database file and truncates it (after large appends).
     public func checkpointWAL() {
         try? database.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -108,11 +129,16 @@ public final class EventStore {
 
 /// Applies the SQL migrations embedded from `schema/migrations/`, each once, in order.
 enum Migrator {
-    static func migrate(_ database: Database, path: String) throws {
+    static func migrate(_ database: Database, path: String, readOnly: Bool = false) throws {
         let known = EmbeddedSchema.migrations.count
         let current = Int(try database.scalarInt("PRAGMA user_version") ?? 0)
         if current > known { throw StoreError.newerSchema(path: path, found: current, known: known) }
         if current == known { return }
+        if readOnly {
+            throw StoreError.database(path: path, DatabaseError(
+                code: SQLITE_READONLY, message: "it has schema version \(current) and needs \(known), which means writing to it",
+                sql: nil))
+        }
         if current == 0, try database.scalarInt("SELECT count(*) FROM sqlite_master") ?? 0 > 0 {
             throw StoreError.notAStore(path: path, reason: "it is a SQLite database with other tables in it")
         }

@@ -15,6 +15,7 @@ public struct DatabaseError: Error, CustomStringConvertible, Sendable {
     public var primaryCode: Int32 { code & 0xff }
     public var isBusy: Bool { primaryCode == SQLITE_BUSY || primaryCode == SQLITE_LOCKED }
     public var isDiskFull: Bool { primaryCode == SQLITE_FULL }
+    public var isIOError: Bool { primaryCode == SQLITE_IOERR }
     public var isReadOnly: Bool { primaryCode == SQLITE_READONLY }
     public var isCorrupt: Bool { primaryCode == SQLITE_CORRUPT || primaryCode == SQLITE_NOTADB }
     public var isCantOpen: Bool { primaryCode == SQLITE_CANTOPEN }
@@ -28,7 +29,11 @@ public final class Database {
     let handle: OpaquePointer
     public let path: String
 
-    public enum Mode: Sendable { case readOnly, readWrite, readWriteCreate }
+    public enum Mode: Sendable {
+        case readOnly, readWrite, readWriteCreate
+        /// Read-only media: no lock files, no WAL; only for a file nothing else can change.
+        case immutable
+    }
 
     public init(path: String, mode: Mode = .readWriteCreate, busyTimeout: Int32 = 60_000) throws {
         var db: OpaquePointer?
@@ -37,8 +42,10 @@ public final class Database {
         case .readOnly: flags |= SQLITE_OPEN_READONLY
         case .readWrite: flags |= SQLITE_OPEN_READWRITE
         case .readWriteCreate: flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
+        case .immutable: flags |= SQLITE_OPEN_READONLY | SQLITE_OPEN_URI
         }
-        let rc = sqlite3_open_v2(path, &db, flags, nil)
+        let name = mode == .immutable ? "file:" + Self.uriPath(path) + "?immutable=1" : path
+        let rc = sqlite3_open_v2(name, &db, flags, nil)
         guard rc == SQLITE_OK, let db else {
             let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open"
             let code = db.map { sqlite3_extended_errcode($0) } ?? rc
@@ -53,6 +60,20 @@ public final class Database {
 
     deinit {
         sqlite3_close_v2(handle)
+    }
+
+    /// A path as the path part of a `file:` URI: `%`, `?` and `#` escaped.
+    static func uriPath(_ path: String) -> String {
+        var escaped = ""
+        for character in path {
+            switch character {
+            case "%": escaped += "%25"
+            case "?": escaped += "%3F"
+            case "#": escaped += "%23"
+            default: escaped.append(character)
+            }
+        }
+        return escaped
     }
 
     func error(_ code: Int32, _ sql: String?) -> DatabaseError {

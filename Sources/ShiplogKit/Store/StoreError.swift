@@ -4,6 +4,8 @@ public enum StoreError: Error, CustomStringConvertible, Sendable {
     case missing(path: String)
     /// The file exists but is not a shiplog store (or not a SQLite database at all).
     case notAStore(path: String, reason: String)
+    /// The file is a database, but damaged: SQLite found a page that does not parse.
+    case damaged(path: String, reason: String)
     /// The store was written by a newer shiplog with migrations this binary does not know.
     case newerSchema(path: String, found: Int, known: Int)
     /// An append's expected stream version did not hold (optimistic concurrency).
@@ -19,6 +21,8 @@ public enum StoreError: Error, CustomStringConvertible, Sendable {
             return "no shiplog store at \(path) (create one with `shiplog init`, or point --db / SHIPLOG_DB at yours)"
         case .notAStore(let path, let reason):
             return "\(path) is not a shiplog store: \(reason)"
+        case .damaged(let path, let reason):
+            return "\(path) is damaged (\(reason)); `shiplog verify` says where, and a backup or a copy of the log is the way back"
         case .newerSchema(let path, let found, let known):
             return "\(path) has schema version \(found), newer than this shiplog knows (\(known)); upgrade shiplog"
         case .versionConflict(let stream, let expected, let actual):
@@ -29,6 +33,13 @@ public enum StoreError: Error, CustomStringConvertible, Sendable {
             if error.isReadOnly { return "\(path) is read-only: \(error.message)" }
             if error.isDiskFull { return "the disk holding \(path) is full; nothing was appended (\(error.message))" }
             if error.isCorrupt { return "\(path) is corrupt or not a database: \(error.message)" }
+            if error.isIOError {
+                var text = "reading or writing \(path) failed (\(error.message)); the transaction was rolled back"
+                if let limit = System.fileSizeLimit {
+                    text += " — this process may write files of at most \(limit) bytes (ulimit -f), which may be why"
+                }
+                return text
+            }
             if error.isBusy { return "\(path) stayed locked by another writer past the busy timeout: \(error.message)" }
             return "\(path): \(error)"
         }

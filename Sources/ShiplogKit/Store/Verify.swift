@@ -1,6 +1,7 @@
 /// The first place where the log does not match what was appended.
 public struct IntegrityFailure: Sendable, Equatable, CustomStringConvertible {
-    /// The first position known to be bad (or the first that may have been rewritten).
+    /// The first position known to be bad (or the first that may have been rewritten); 0 when
+    /// the damage is in the file but in no event (an index, a projection).
     public let position: Int64
     public let reason: String
 
@@ -83,7 +84,12 @@ extension EventStore {
             var versions: [String: Int64] = [:]
             var verifiedDocument: Int64 = 0
             var canonical: [UInt8] = []
-            while try rows.step() {
+            while true {
+                do {
+                    guard try rows.step() else { break }
+                } catch let error as DatabaseError where error.isCorrupt {
+                    return fail(expected, "the database file is damaged here (\(error.message))")
+                }
                 let position = rows.int(0)
                 if position != expected {
                     return fail(expected, position > expected
@@ -169,6 +175,12 @@ extension EventStore {
                 if anchor.position == nil, report.headChain != anchor.chain {
                     return fail(report.headPosition, "the head \(report.headChain) differs from the anchor \(anchor.chain)")
                 }
+            }
+            // The log read back whole; damage elsewhere in the file (an index, a projection) is
+            // SQLite's own check to find. Position 0: no event is to blame.
+            let check = try database.prepare("PRAGMA quick_check(1)")
+            if try check.step(), let result = check.optionalText(0), result != "ok" {
+                return fail(0, "the database file is damaged outside the log's events (SQLite quick_check: \(result))")
             }
             return report
         }

@@ -29,6 +29,21 @@ public enum System {
         access(path, F_OK) == 0
     }
 
+    /// The largest file this process may write (`ulimit -f`), in bytes; nil when unlimited.
+    public static var fileSizeLimit: UInt64? {
+        var limit = rlimit()
+        guard getrlimit(__rlimit_resource_t(RLIMIT_FSIZE.rawValue), &limit) == 0, limit.rlim_cur != rlim_t.max else { return nil }
+        return UInt64(limit.rlim_cur)
+    }
+
+    /// Whether this process may write `path`: its permissions allow it and its file system is
+    /// not mounted read-only (root passes permission checks, not a read-only mount).
+    public static func isWritable(_ path: String) -> Bool {
+        guard access(path, W_OK) == 0 else { return false }
+        var info = statvfs()
+        return statvfs(path, &info) != 0 || info.f_flag & UInt(ST_RDONLY) == 0
+    }
+
     public static func isDirectory(_ path: String) -> Bool {
         var info = stat()
         return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
