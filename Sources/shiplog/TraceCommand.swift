@@ -12,12 +12,21 @@ struct Trace: ParsableCommand {
 
     @OptionGroup var store: StoreOptions
     @Argument(help: "A commit (7+ hex digits), sha256:…, repository:tag, or family:revision.") var ref: String
+    @Option(help: ArgumentHelp(
+        "For repository:tag, only the images it pointed at last (default: 20 in a table, all in other formats; 0: all).",
+        valueName: "n"))
+    var limit: Int?
     @OptionGroup var output: FormatOptions
+
+    func validate() throws {
+        if let limit, limit < 0 { throw ValidationError("--limit must be 0 or more") }
+    }
 
     func run() throws {
         let opened = try store.open()
         try opened.ensureProjections()
-        let result = try queryFailure { try opened.trace(ref) }
+        let newest = limit.map { $0 == 0 ? nil : $0 } ?? (output.format == .table ? 20 : nil)
+        let result = try queryFailure { try opened.trace(ref, newestImages: newest) }
         switch output.format {
         case .json: Terminal.write(JSONWriter.pretty(.object(result.record)) + "\n")
         case .ndjson: Terminal.write(JSONWriter.compact(.object(result.record)) + "\n")
@@ -56,6 +65,9 @@ struct Trace: ParsableCommand {
             lines.append("             \(deployment.deploymentID ?? deployment.key) by \(Abbreviate.actor(deployment.actor ?? deployment.trigger)) ran \(digests.joined(separator: ", "))")
         }
         if result.commits.isEmpty && result.deployments.isEmpty && result.images.isEmpty { lines.append("  (nothing linked)") }
+        if result.olderImagesOmitted > 0 {
+            lines.append("(\(result.olderImagesOmitted) older images the tag pointed at are not shown: --limit N, or --limit 0 for all)")
+        }
         return lines.joined(separator: "\n") + "\n"
     }
 }

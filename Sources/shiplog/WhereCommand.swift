@@ -79,10 +79,11 @@ struct History: ParsableCommand {
         "Only these outcomes: \(DeploymentStatus.allCases.map(\.rawValue).joined(separator: ", ")) (repeatable).", valueName: "status"))
     var statuses: [String] = []
     @Option(help: "Only deployments by this actor.") var actor: String?
-    @Option(help: "At most this many.") var limit: Int?
+    @Option(help: "At most this many (default: the newest 50 in a table, all in other formats; 0: all).") var limit: Int?
     @OptionGroup var output: FormatOptions
 
     func validate() throws {
+        if let limit, limit < 0 { throw ValidationError("--limit must be 0 or more") }
         for status in statuses where DeploymentStatus(rawValue: status.uppercased()) == nil {
             throw ValidationError("--status \(status) is not one of \(DeploymentStatus.allCases.map(\.rawValue).joined(separator: ", "))")
         }
@@ -97,9 +98,16 @@ struct History: ParsableCommand {
         filter.until = range.until?.timestamp
         filter.statuses = statuses.compactMap { DeploymentStatus(rawValue: $0.uppercased()) }
         filter.actor = actor
-        filter.limit = limit
-        let rows = try opened.history(cluster: resolvedCluster, service: service, filter: filter)
+        // A table is for reading: the newest 50 unless asked; one more is fetched to tell whether there are others.
+        let shown = limit.map { $0 == 0 ? nil : $0 } ?? (output.format == .table ? 50 : nil)
+        filter.limit = shown.map { $0 + 1 }
+        var rows = try opened.history(cluster: resolvedCluster, service: service, filter: filter)
+        let more = shown.map { rows.count > $0 } ?? false
+        if let shown, more { rows.removeLast(rows.count - shown) }
         try Self.print(rows, format: output.format)
+        if more, output.format == .table {
+            Terminal.write("(older deployments are not shown: --limit N, or --limit 0 for all)\n")
+        }
     }
 
     static func print(_ rows: [DeploymentSummary], format: OutputFormat) throws {

@@ -33,9 +33,8 @@ CREATE TABLE taskdefs (
     deregistered_by TEXT,
     cpu             INTEGER,
     memory          INTEGER,
-    definition      TEXT,                   -- the normalized data of the event that defined it (JSON)
-    defined_at      INTEGER,                -- time of that event
-    event_id        TEXT NOT NULL,          -- the event that defined it (or first named it)
+    defined_at      INTEGER,                -- time of the event that defined it (NULL: only named so far)
+    event_id        TEXT NOT NULL,          -- the event that defined it (its data is the definition), or first named it
     PRIMARY KEY (family, revision)
 ) STRICT, WITHOUT ROWID;
 

@@ -240,6 +240,8 @@ extension EventStore {
             return .mismatch("the log's chain at position \(manifest.position) is \(chain), the export says \(manifest.chain): the log was rewritten, or the export comes from another store")
         }
         let regenerated = try wrap { () -> String in
+            useWriteCache(true)
+            defer { useWriteCache(false) }
             try database.execute("BEGIN IMMEDIATE")
             defer { try? database.execute("ROLLBACK") }
             if manifest.kind != .events, let head = try head(), head.position > manifest.position {

@@ -19,8 +19,8 @@ final class CatalogProjections {
         upsertTaskDefinition = try database.prepare(
             """
             INSERT INTO taskdefs (family, revision, status, status_time, status_rank, registered_at, registered_by,
-                deregistered_at, deregistered_by, cpu, memory, definition, defined_at, event_id)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+                deregistered_at, deregistered_by, cpu, memory, defined_at, event_id)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
             ON CONFLICT (family, revision) DO UPDATE SET
                 status = CASE WHEN ?3 IS NOT NULL AND (?4 > status_time OR (?4 = status_time AND ?5 >= status_rank))
                               THEN excluded.status ELSE status END,
@@ -32,12 +32,10 @@ final class CatalogProjections {
                 deregistered_at = coalesce(min(deregistered_at, excluded.deregistered_at), deregistered_at,
                                            excluded.deregistered_at),
                 deregistered_by = coalesce(deregistered_by, excluded.deregistered_by),
-                cpu = CASE WHEN ?12 IS NOT NULL AND (definition IS NULL OR ?13 < defined_at OR (?13 = defined_at AND ?14 < event_id)) THEN excluded.cpu ELSE cpu END,
-                memory = CASE WHEN ?12 IS NOT NULL AND (definition IS NULL OR ?13 < defined_at OR (?13 = defined_at AND ?14 < event_id)) THEN excluded.memory ELSE memory END,
-                event_id = CASE WHEN ?12 IS NOT NULL AND (definition IS NULL OR ?13 < defined_at OR (?13 = defined_at AND ?14 < event_id)) THEN excluded.event_id ELSE event_id END,
-                definition = CASE WHEN ?12 IS NOT NULL AND (definition IS NULL OR ?13 < defined_at OR (?13 = defined_at AND ?14 < event_id)) THEN excluded.definition
-                                  ELSE definition END,
-                defined_at = CASE WHEN ?12 IS NOT NULL AND (definition IS NULL OR ?13 < defined_at OR (?13 = defined_at AND ?14 < event_id)) THEN excluded.defined_at
+                cpu = CASE WHEN ?12 IS NOT NULL AND (defined_at IS NULL OR ?12 < defined_at OR (?12 = defined_at AND ?13 < event_id)) THEN excluded.cpu ELSE cpu END,
+                memory = CASE WHEN ?12 IS NOT NULL AND (defined_at IS NULL OR ?12 < defined_at OR (?12 = defined_at AND ?13 < event_id)) THEN excluded.memory ELSE memory END,
+                event_id = CASE WHEN ?12 IS NOT NULL AND (defined_at IS NULL OR ?12 < defined_at OR (?12 = defined_at AND ?13 < event_id)) THEN excluded.event_id ELSE event_id END,
+                defined_at = CASE WHEN ?12 IS NOT NULL AND (defined_at IS NULL OR ?12 < defined_at OR (?12 = defined_at AND ?13 < event_id)) THEN excluded.defined_at
                                   ELSE defined_at END
             """)
         readTaskDefinition = try database.prepare("SELECT defined_at, event_id FROM taskdefs WHERE family = ? AND revision = ?")
@@ -149,9 +147,9 @@ final class CatalogProjections {
         statement.bind(9, deregistered ? data.string("actor") : nil)
         statement.bind(10, data.integer("cpu"))
         statement.bind(11, data.integer("memory"))
-        statement.bind(12, defines ? JSONWriter.canonical(.object(data)) : nil)
-        statement.bind(13, defines ? time : nil)
-        statement.bind(14, event.id)
+        // The definition itself stays in the log (the event's data); the row says which event.
+        statement.bind(12, defines ? time : nil)
+        statement.bind(13, event.id)
         try statement.run()
         // The containers follow the definition that won (the earliest that had them).
         guard wins else { return }

@@ -160,6 +160,10 @@ extension EventStore {
     /// Folds the whole log again inside a transaction that is rolled back, and compares the
     /// result with the projections in the store. Returns the first table that differs, or nil.
     public func projectionsDifferFromRebuild() throws -> String? {
+        try wrap { try withWriteCache { try foldAgainAndCompare() } }
+    }
+
+    private func foldAgainAndCompare() throws -> String? {
         try wrap {
             try database.execute("BEGIN IMMEDIATE")
             defer { try? database.execute("ROLLBACK") }

@@ -425,7 +425,7 @@ struct MetricsDeployment {
         statement.bind(3, moment)
         var deployments: [MetricsDeployment] = []
         while try statement.step() {
-            let summary = try EventStore.summary(statement, cluster: cluster, service: service, resolver: tracer.resolver, live: tracer.live)
+            let summary = try EventStore.summary(statement, cluster: cluster, service: service, resolver: tracer.resolver, live: nil)
             var status = DeploymentStatus.inProgress
             var finished: Int64?
             for pair in (try? JSONParser.parse(statement.text(16)).array) ?? [] {

@@ -121,14 +121,14 @@ extension EventStore {
             let folded = try database.scalarInt("SELECT position FROM projection_checkpoint WHERE name = 'projections'") ?? 0
             guard folded < head else { return }
             try refuseIfReadOnly()
-            try database.transaction(immediate: true) { try Projector(database: database).catchUp() }
+            try withWriteCache { try database.transaction(immediate: true) { try Projector(database: database).catchUp() } }
         }
     }
 
     /// Deletes every projection and folds the whole log again, in one transaction.
     public func rebuildProjections() throws {
         try refuseIfReadOnly()
-        try wrap { try database.transaction(immediate: true) { try Projector(database: database).rebuild() } }
+        try wrap { try withWriteCache { try database.transaction(immediate: true) { try Projector(database: database).rebuild() } } }
     }
 
     /// The services the log knows, as (cluster, service), sorted.
@@ -258,7 +258,8 @@ extension EventStore {
     }
 
     /// Decodes a deployments row (the columns `history` selects).
-    static func summary(_ row: Statement, cluster: String, service: String, resolver: LineageResolver, live: LiveWindows)
+    /// `live: nil` skips when the deployment was live (two lookups each; metrics do not need it).
+    static func summary(_ row: Statement, cluster: String, service: String, resolver: LineageResolver, live: LiveWindows?)
         throws -> DeploymentSummary
     {
         var revision: TaskDefinitionID?
@@ -273,7 +274,7 @@ extension EventStore {
         let images = try resolver.images(of: revision, reported: reported, inherited: inherited, startedAt: started, asOf: Int64.max)
         let (commit, source) = Self.commit(stated: row.optionalText(14), images: images)
         let key = row.text(0)
-        let window = try live.window(cluster: cluster, service: service, key: key)
+        let window = try live?.window(cluster: cluster, service: service, key: key) ?? (from: nil, until: nil)
         return DeploymentSummary(
             key: key, deploymentID: row.optionalText(1), cluster: cluster, service: service, taskDefinition: revision,
             taskDefinitionInferred: row.int(4) != 0, commit: commit, commitSource: source, images: images,

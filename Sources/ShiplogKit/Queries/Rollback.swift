@@ -217,11 +217,12 @@ extension EventStore {
     /// defined it: the CloudTrail request itself, the AWS CLI output, or the normalized fields.
     public func reRegistration(for revision: TaskDefinitionID) throws -> ReRegistration? {
         let located: (eventID: String, definition: JSONObject)? = try read {
-            let statement = try database.prepare("SELECT event_id, definition FROM taskdefs WHERE family = ? AND revision = ?")
+            let statement = try database.prepare("SELECT event_id FROM taskdefs WHERE family = ? AND revision = ? AND defined_at IS NOT NULL")
             statement.bind(1, revision.family)
             statement.bind(2, Int64(revision.revision))
-            guard try statement.step(), let definition = statement.optionalText(1) else { return nil }
-            return (statement.text(0), (try? JSONParser.parse(definition).object) ?? JSONObject())
+            guard try statement.step() else { return nil }
+            let eventID = statement.text(0)
+            return (eventID, try Tracer(database: database).eventData(id: eventID) ?? JSONObject())
         }
         guard let located else { return nil }
         var input: JSONObject

@@ -100,22 +100,28 @@ public struct TraceResult: Sendable {
     public var images: [ImageInfo] = []
     public var taskDefinitions: [TaskDefinitionInfo] = []
     public var deployments: [DeploymentSummary] = []
+    /// For `repository:tag` with a limit: how many older images the tag pointed at were left out.
+    public var olderImagesOmitted = 0
 
     public var record: JSONObject {
-        [
+        var record: JSONObject = [
             "ref": .string(ref), "kind": .string(kind.rawValue), "commits": .array(commits.map { .object($0.record) }),
             "builds": .array(builds.map { .object($0.record) }), "images": .array(images.map { .object($0.record) }),
             "taskDefinitions": .array(taskDefinitions.map { .object($0.record) }),
             "deployments": .array(deployments.map { .object($0.record) }),
         ]
+        if olderImagesOmitted > 0 { record["olderImagesOmitted"] = .number(String(olderImagesOmitted)) }
+        return record
     }
 }
 
 extension EventStore {
     /// The lineage of a commit (≥ 7 hex digits), an image digest, `repository:tag` or
     /// `family:revision`: commits, builds, images, task definitions, deployments and when each ran.
-    public func trace(_ reference: String) throws -> TraceResult {
-        try read { try Tracer(database: database).trace(reference) }
+    /// `newestImages` limits a `repository:tag` trace to the images the tag pointed at last (a
+    /// `latest` tag may have pointed at thousands); the result says how many were left out.
+    public func trace(_ reference: String, newestImages: Int? = nil) throws -> TraceResult {
+        try read { try Tracer(database: database).trace(reference, newestImages: newestImages) }
     }
 
     /// A task-definition revision's stored row.
@@ -150,7 +156,7 @@ final class Tracer {
         return statement
     }
 
-    func trace(_ reference: String) throws -> TraceResult {
+    func trace(_ reference: String, newestImages: Int? = nil) throws -> TraceResult {
         let text = Substring(reference).trimmingCharacters(in: " ")
         if let at = text.firstIndex(of: "@") {
             return try traceDigest(String(text[text.index(after: at)...]), ref: text)
@@ -160,7 +166,7 @@ final class Tracer {
             return try traceTaskDefinition(revision, ref: text)
         }
         if let image = ImageReference(text), let tag = image.tag, text.contains(":") {
-            return try traceTag(repository: image.repository, tag: tag, ref: text)
+            return try traceTag(repository: image.repository, tag: tag, ref: text, newest: newestImages)
         }
         let lowered = text.lowercased()
         if lowered.count >= 7, lowered.count <= 40, lowered.utf8.allSatisfy(SchemaValidator.isLowerHex) {
@@ -235,14 +241,23 @@ final class Tracer {
         return result
     }
 
-    private func traceTag(repository: String, tag: String, ref: String) throws -> TraceResult {
+    private func traceTag(repository: String, tag: String, ref: String, newest: Int?) throws -> TraceResult {
         var result = TraceResult(ref: ref, kind: .imageTag)
         let statement = try database.prepare(
-            "SELECT DISTINCT digest FROM tag_assignments WHERE repository = ? AND tag = ? AND digest IS NOT NULL")
+            """
+            SELECT digest FROM tag_assignments WHERE repository = ? AND tag = ? AND digest IS NOT NULL
+            GROUP BY digest ORDER BY max(time) DESC
+            """)
         statement.bind(1, repository)
         statement.bind(2, tag)
         var digests: [String] = []
-        while try statement.step() { digests.append(statement.text(0)) }
+        while try statement.step() {
+            if let newest, digests.count >= newest {
+                result.olderImagesOmitted += 1
+            } else {
+                digests.append(statement.text(0))
+            }
+        }
         guard !digests.isEmpty else { throw QueryError.notFound("the tag \(repository):\(tag) never pointed at an image in the log") }
         for digest in digests {
             result.images += try images(digest: digest).filter { $0.repository == repository }
@@ -465,7 +480,7 @@ final class Tracer {
     func taskDefinition(_ revision: TaskDefinitionID) throws -> TaskDefinitionInfo? {
         let statement = try database.prepare(
             """
-            SELECT status, registered_at, registered_by, deregistered_at, cpu, memory, definition
+            SELECT status, registered_at, registered_by, deregistered_at, cpu, memory, defined_at, event_id
             FROM taskdefs WHERE family = ? AND revision = ?
             """)
         statement.bind(1, revision.family)
@@ -476,7 +491,22 @@ final class Tracer {
             taskDefinition: revision, status: statement.text(0), registeredAt: statement.optionalInt(1).map { Timestamp(microseconds: $0) },
             registeredBy: statement.optionalText(2), deregisteredAt: statement.optionalInt(3).map { Timestamp(microseconds: $0) },
             cpu: statement.optionalInt(4), memory: statement.optionalInt(5), containers: containers,
-            definition: statement.optionalText(6).flatMap { try? JSONParser.parse($0).object })
+            definition: statement.isNull(6) ? nil : try eventData(id: statement.text(7)))
+    }
+
+    /// The normalized data of a stored event, by id (a task definition's, for one).
+    func eventData(id: String) throws -> JSONObject? {
+        let statement = try statement(
+            """
+            SELECT e.data, e.data_length, d.dictionary_id FROM events e JOIN documents d ON d.id = e.document_id
+            WHERE e.event_id = ?
+            """)
+        statement.bind(1, id)
+        guard try statement.step() else { return nil }
+        var loader = DocumentLoader(database: database)
+        let bytes = try loader.data(statement, column: 0)
+        statement.reset()
+        return try JSONParser.parse(bytes).object
     }
 
     // MARK: Rows

@@ -150,6 +150,7 @@ public final class AppendSession {
     }
 
     private func begin() throws {
+        store.useWriteCache(true)
         try database.execute("BEGIN IMMEDIATE")
         open = true
         recordedAt = System.now().microseconds
@@ -393,6 +394,7 @@ public final class AppendSession {
             try projections().finish()
             try database.execute("COMMIT")
         }
+        store.useWriteCache(false)
         open = false
         committed.add(pending)
         pending = AppendResult()
@@ -402,6 +404,7 @@ public final class AppendSession {
     /// Discards everything appended since the last commit.
     public func rollback() {
         if open, !database.isAutocommit { try? database.execute("ROLLBACK") }
+        store.useWriteCache(false)
         open = false
         pending = AppendResult()
         toProject.removeAll()

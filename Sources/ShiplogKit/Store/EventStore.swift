@@ -76,13 +76,28 @@ public final class EventStore {
             PRAGMA synchronous=\(Self.synchronousMode);
             PRAGMA foreign_keys=ON;
             PRAGMA temp_store=MEMORY;
-            PRAGMA cache_size=-\(Self.cacheKibibytes);
+            PRAGMA cache_size=-\(Self.readCacheKibibytes);
             """)
     }
 
-    /// SQLite's page cache, in KiB: large enough that an append transaction of a million events
-    /// does not spill pages to the WAL and read them back (memory is taken only as pages are used).
-    static let cacheKibibytes = 1 << 20
+    /// SQLite's page cache while writing, in KiB: large enough that an append transaction of a
+    /// million events does not spill pages to the WAL and read them back (memory is taken only
+    /// as pages are used). Reading keeps SQLite's small default, so an export or a verify of a
+    /// large store streams in little memory.
+    static let writeCacheKibibytes = 1 << 20
+    static let readCacheKibibytes = 16 << 10
+
+    /// Switches the page cache to the size for writing (true) or reading (false).
+    func useWriteCache(_ writing: Bool) {
+        try? database.execute("PRAGMA cache_size=-\(writing ? Self.writeCacheKibibytes : Self.readCacheKibibytes)")
+    }
+
+    /// Runs a write (a fold, a rebuild) with the large page cache, then gives the memory back.
+    func withWriteCache<T>(_ body: () throws -> T) rethrows -> T {
+        useWriteCache(true)
+        defer { useWriteCache(false) }
+        return try body()
+    }
 
     /// `NORMAL` survives process crashes (every committed append is kept); `FULL` also survives
     /// power loss, at one fsync per append. Set `SHIPLOG_SYNCHRONOUS=FULL` to choose it.
