@@ -22,7 +22,7 @@ struct Stats: ParsableCommand {
             documents    \(Self.bytes(stats.rawDocumentBytes)) as received, \(Self.bytes(stats.storedDocumentBytes)) stored
             event data   \(Self.bytes(stats.rawDataBytes)) as JSON, \(Self.bytes(stats.storedDataBytes)) stored
             compression  \(Self.ratio(stats.compressionRatio)), counting \(Self.bytes(stats.dictionaries.reduce(0) { $0 + $1.bytes })) of dictionaries
-            file         \(Self.bytes(stats.databaseFileBytes)) database + \(Self.bytes(stats.walFileBytes)) WAL
+            file         \(Self.bytes(stats.databaseFileBytes)) database + \(Self.bytes(stats.walFileBytes)) WAL\(Self.share(stats))
             head         position \(stats.headPosition), chain \(stats.headChain ?? "-")
 
             """
@@ -45,7 +45,7 @@ struct Stats: ParsableCommand {
             "rawDocumentBytes": .number(String(stats.rawDocumentBytes)),
             "storedDocumentBytes": .number(String(stats.storedDocumentBytes)),
             "rawDataBytes": .number(String(stats.rawDataBytes)), "storedDataBytes": .number(String(stats.storedDataBytes)),
-            "compressionRatio": .number(String(format3(stats.compressionRatio))),
+            "compressionRatio": .number(String(String(format3: stats.compressionRatio))),
             "databaseFileBytes": .number(String(stats.databaseFileBytes)), "walFileBytes": .number(String(stats.walFileBytes)),
             "dictionaries": .array(stats.dictionaries.map {
                 ["id": .number(String($0.id)), "bytes": .number(String($0.bytes)), "samples": .number(String($0.samples)),
@@ -56,24 +56,20 @@ struct Stats: ParsableCommand {
         ]
     }
 
-    static func format3(_ value: Double) -> String {
-        let scaled = (value * 1000).rounded()
-        return String(Int(scaled) / 1000) + "." + String(Int(scaled) % 1000).leftPad(3)
+    static func ratio(_ value: Double) -> String {
+        value == 0 ? "no documents" : "\(String(format3: value).dropLast(1))× smaller"
     }
 
-    static func ratio(_ value: Double) -> String {
-        value == 0 ? "no documents" : "\(format3(value).dropLast(1))× smaller"
+    /// The whole file against the documents as received: payloads, indexes, projections and all.
+    static func share(_ stats: StoreStats) -> String {
+        guard stats.rawDocumentBytes > 0 else { return "" }
+        let ratio = Double(stats.databaseFileBytes + stats.walFileBytes) / Double(stats.rawDocumentBytes)
+        return ", \(String(format3: ratio).dropLast(1))× the documents as received (all included)"
     }
 
     static func bytes(_ count: Int64) -> String {
         if count < 10 * 1024 { return "\(count) B" }
         if count < 10 * 1024 * 1024 { return "\(count / 1024) KiB" }
         return "\(count / (1024 * 1024)) MiB"
-    }
-}
-
-extension String {
-    func leftPad(_ width: Int) -> String {
-        count >= width ? self : String(repeating: "0", count: width - count) + self
     }
 }

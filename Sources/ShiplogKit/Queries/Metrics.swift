@@ -256,7 +256,8 @@ public struct DeliveryMetrics: Sendable {
 }
 
 extension String {
-    init(format3 value: Double) {
+    /// A number with three decimals, without Foundation's formatter.
+    public init(format3 value: Double) {
         let scaled = Int64((value * 1000).rounded())
         let fraction = String(abs(scaled) % 1000)
         self = "\(scaled < 0 ? "-" : "")\(abs(scaled) / 1000).\(String(repeating: "0", count: 3 - fraction.count))\(fraction)"
