@@ -268,3 +268,27 @@ import Testing
         #expect(try EventStore(path: path).verify(anchor: other).failure?.position == head.position)
     }
 }
+
+@Suite struct CompressionTests {
+    let dictionary = CompressionDictionary(id: 1, bytes: Array(String(repeating: #"{"type":"task.state","cluster":"ML-PIPE"}"#, count: 40).utf8))
+
+    @Test func eventDataDecodesAgainstItsDictionaryByteForByte() throws {
+        let data = Array(#"{"type":"task.state","cluster":"ML-PIPE","service":"P1","lastStatus":"RUNNING"}"#.utf8)
+        let compressed = EventCompressor(dictionary: dictionary).compress(data: data)
+        #expect(compressed.data.count < EventCompressor(dictionary: nil).compress(data: data).data.count)
+        let decoded = try compressed.data.withUnsafeBytes {
+            try EventDecompressor.data($0, length: data.count, dictionary: dictionary.bytes)
+        }
+        #expect(decoded == data)
+    }
+
+    @Test func aDamagedLengthIsCorruptionNotAHugeAllocation() throws {
+        let data = Array(#"{"service":"P1"}"#.utf8)
+        let compressed = EventCompressor(dictionary: dictionary).compress(data: data)
+        for length in [data.count + 1, 1 << 40, -1] {
+            #expect(throws: CompressionError.self) {
+                try compressed.data.withUnsafeBytes { try EventDecompressor.data($0, length: length, dictionary: self.dictionary.bytes) }
+            }
+        }
+    }
+}

@@ -7,8 +7,14 @@ struct ProjectedEvent {
     let stream: String
     let time: Timestamp
     let data: JSONObject
+    /// Computed once: folds sort by it, and ranking a type compares strings.
+    let sortKey: SortKey
 
-    var sortKey: SortKey { SortKey(time: time.microseconds, rank: Self.rank(type), id: id) }
+    init(position: Int64, id: String, type: String, streamID: Int64, stream: String, time: Timestamp, data: JSONObject) {
+        (self.position, self.id, self.type, self.streamID, self.stream, self.time, self.data) =
+            (position, id, type, streamID, stream, time, data)
+        sortKey = SortKey(time: time.microseconds, rank: Self.rank(type), id: id)
+    }
 
     /// Among events at the same instant, the order a fold needs: a deployment starts before its
     /// tasks report, and tasks report before it completes. Then the event id, so the order never

@@ -123,7 +123,25 @@ public final class EventCompressor {
 public enum EventDecompressor {
     /// An event's canonical data.
     public static func data(_ stored: UnsafeRawBufferPointer, length: Int, dictionary: [UInt8]?) throws -> [UInt8] {
-        try decode(stored, length: length, history: dictionary ?? [])
+        guard let dictionary, !dictionary.isEmpty else { return try decode(stored, length: length, history: []) }
+        try checkPlausible(length: length, stored: stored.count)
+        // LZ4 reads a dictionary that is not in front of the output where it lies, so the block
+        // decodes straight into its own array: no copy of the 64 KiB dictionary per event.
+        var produced: Int32 = 0
+        let decoded = dictionary.withUnsafeBytes { dictionaryBytes in
+            [UInt8](unsafeUninitializedCapacity: length) { output, initialized in
+                produced = LZ4_decompress_safe_usingDict(
+                    stored.baseAddress?.assumingMemoryBound(to: CChar.self),
+                    UnsafeMutableRawPointer(output.baseAddress)?.assumingMemoryBound(to: CChar.self),
+                    Int32(stored.count), Int32(length),
+                    dictionaryBytes.baseAddress!.assumingMemoryBound(to: CChar.self), Int32(dictionaryBytes.count))
+                initialized = produced == Int32(length) ? length : 0
+            }
+        }
+        guard produced == Int32(length) else {
+            throw CompressionError.corrupt("LZ4 block decoded to \(produced) bytes, expected \(length)")
+        }
+        return decoded
     }
 
     /// A document, given its event's data (what it was compressed against).
@@ -144,9 +162,18 @@ public enum EventDecompressor {
         }
     }
 
+    /// A damaged length column must be an integrity failure, not an allocation of its size: an LZ4
+    /// block expands at most 255-fold.
+    private static func checkPlausible(length: Int, stored: Int) throws {
+        guard length >= 0 else { throw CompressionError.corrupt("negative length") }
+        guard length <= stored * 255 + 16 else {
+            throw CompressionError.corrupt("length \(length) is more than a \(stored)-byte LZ4 block can hold")
+        }
+    }
+
     /// Decodes a block written right after `history` (LZ4 reads at most its last 64 KiB).
     private static func decode(_ stored: UnsafeRawBufferPointer, length: Int, history: [UInt8]) throws -> [UInt8] {
-        guard length >= 0 else { throw CompressionError.corrupt("negative length") }
+        try checkPlausible(length: length, stored: stored.count)
         let usable = history.suffix(65_536)
         var buffer = [UInt8](repeating: 0, count: usable.count + length)
         buffer.replaceSubrange(0..<usable.count, with: usable)
