@@ -301,6 +301,8 @@ enum Harness {
             if report.appended > 0 {
                 let verified = try store.verify()
                 invariant(verified.ok, "the store does not verify after ingest: \(verified.failure.map(String.init(describing:)) ?? "")")
+                let differing = try store.projectionsDifferFromRebuild()
+                invariant(differing == nil, "the projections differ from a rebuild in \(differing ?? "")")
             }
         } catch {
             log("ingest: \(error)")
