@@ -137,20 +137,12 @@ struct Audit: ParsableCommand {
         abstract: "Who changed what, where, when: deployments, rollbacks, scaling, registrations, pushes, vetoes, refused calls.")
 
     @OptionGroup var store: StoreOptions
-    @OptionGroup var range: TimeRangeOptions
-    @Option(help: "Only changes by this actor.") var actor: String?
-    @Option(help: "Only this cluster.") var cluster: String?
-    @Option(help: "Only this service.") var service: String?
+    @OptionGroup var scope: ScopeOptions
     @OptionGroup var output: FormatOptions
 
     func run() throws {
         let opened = try store.open()
-        var filter = AuditFilter()
-        filter.since = range.since?.timestamp
-        filter.until = range.until?.timestamp
-        filter.actor = actor
-        filter.cluster = cluster
-        filter.service = service
+        let filter = scope.filter
         if output.format != .table {
             let writer = RecordWriter(format: output.format, columns: AuditEntry.columns, output: Terminal.output)
             try opened.audit(filter) { try writer.write($0.record) }
@@ -183,10 +175,7 @@ struct Export: ParsableCommand {
 
     @OptionGroup var store: StoreOptions
     @Argument(help: "deployments, events or services.") var kind: String
-    @OptionGroup var range: TimeRangeOptions
-    @Option(help: "Only this cluster.") var cluster: String?
-    @Option(help: "Only this service.") var service: String?
-    @Option(help: "Only by this actor.") var actor: String?
+    @OptionGroup var scope: ScopeOptions
     @Option(name: .long, help: "json, ndjson or csv.") var format: OutputFormat = .csv
     @Option(help: ArgumentHelp("Write here instead of standard output.", valueName: "file")) var output: String?
 
@@ -198,12 +187,7 @@ struct Export: ParsableCommand {
     func run() throws {
         let opened = try store.open()
         try opened.ensureProjections()
-        var filter = ExportFilter()
-        filter.since = range.since?.timestamp
-        filter.until = range.until?.timestamp
-        filter.cluster = cluster
-        filter.service = service
-        filter.actor = actor
+        let filter = scope.filter
         let destination = try output.map { try FileWriter(path: $0) } ?? Terminal.output
         let showProgress = Terminal.errorIsTerminal
         let manifest = try opened.export(ExportKind(rawValue: kind)!, filter: filter, format: format, to: destination) { rows in

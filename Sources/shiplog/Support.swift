@@ -82,6 +82,24 @@ struct Moment: ExpressibleByArgument {
 }
 
 /// `--since` / `--until`.
+/// The options of commands over changes across the fleet: audit and export.
+struct ScopeOptions: ParsableArguments {
+    @OptionGroup var range: TimeRangeOptions
+    @Option(help: "Only this cluster.") var cluster: String?
+    @Option(help: "Only this service.") var service: String?
+    @Option(help: "Only changes by this actor.") var actor: String?
+
+    var filter: ScopeFilter {
+        var filter = ScopeFilter()
+        filter.since = range.since?.timestamp
+        filter.until = range.until?.timestamp
+        filter.cluster = cluster
+        filter.service = service
+        filter.actor = actor
+        return filter
+    }
+}
+
 struct TimeRangeOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Only from this time on: \(TimeExpression.help).", valueName: "time"))
     var since: Moment?

@@ -186,7 +186,7 @@ extension JSONObject {
         return store
     }
 
-    func export(_ store: EventStore, _ kind: ExportKind, _ format: OutputFormat, filter: ExportFilter = ExportFilter()) throws -> String {
+    func export(_ store: EventStore, _ kind: ExportKind, _ format: OutputFormat, filter: ScopeFilter = ScopeFilter()) throws -> String {
         let path = directory.file("\(kind).\(format)")
         let writer = try FileWriter(path: path)
         try store.export(kind, filter: filter, format: format, to: writer)

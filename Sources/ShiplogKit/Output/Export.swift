@@ -13,7 +13,8 @@ public enum ExportKind: String, CaseIterable, Sendable {
 }
 
 /// Which rows an export holds.
-public struct ExportFilter: Sendable, Equatable {
+/// Which changes an audit or an export covers: a time window, a place, an actor.
+public struct ScopeFilter: Sendable, Equatable {
     public var since: Timestamp?
     public var until: Timestamp?
     public var cluster: String?
@@ -48,7 +49,7 @@ public struct ExportManifest: Sendable {
     public var madeAt: Timestamp
     public var rowCount: Int
     public var sha256: String
-    public var filter: ExportFilter
+    public var filter: ScopeFilter
 
     public var record: JSONObject {
         [
@@ -70,11 +71,11 @@ public struct ExportManifest: Sendable {
         madeAt = json["madeAt"]?.string.flatMap { Timestamp(iso8601: $0) } ?? Timestamp(microseconds: 0)
         rowCount = Int(rows)
         sha256 = sha
-        filter = ExportFilter(json["filter"])
+        filter = ScopeFilter(json["filter"])
     }
 
     init(kind: ExportKind, format: OutputFormat, position: Int64, chain: String, madeAt: Timestamp, rowCount: Int, sha256: String,
-         filter: ExportFilter) {
+         filter: ScopeFilter) {
         self.kind = kind
         self.format = format
         self.position = position
@@ -167,7 +168,7 @@ extension EventStore {
     /// those of the log at one snapshot, whose position and chain head the manifest states.
     @discardableResult
     public func export(
-        _ kind: ExportKind, filter: ExportFilter, format: OutputFormat, to output: FileWriter, progress: ((Int) -> Void)? = nil
+        _ kind: ExportKind, filter: ScopeFilter, format: OutputFormat, to output: FileWriter, progress: ((Int) -> Void)? = nil
     ) throws -> ExportManifest {
         precondition(format != .table, "exports are json, ndjson or csv")
         return try read {
@@ -183,7 +184,7 @@ extension EventStore {
     }
 
     private func writeRows(
-        _ kind: ExportKind, filter: ExportFilter, writer: ExportWriter, upTo position: Int64, progress: ((Int) -> Void)?
+        _ kind: ExportKind, filter: ScopeFilter, writer: ExportWriter, upTo position: Int64, progress: ((Int) -> Void)?
     ) throws -> String {
         try writer.begin()
         func tick() { if writer.rows % 10_000 == 0 { progress?(writer.rows) } }

@@ -26,16 +26,6 @@ public struct AuditEntry: Sendable {
 }
 
 /// Which changes to list.
-public struct AuditFilter: Sendable {
-    public var since: Timestamp?
-    public var until: Timestamp?
-    public var actor: String?
-    public var cluster: String?
-    public var service: String?
-
-    public init() {}
-}
-
 extension EventStore {
     /// The event types that are changes someone (or something) made.
     static let auditedTypes = [
@@ -45,7 +35,7 @@ extension EventStore {
 
     /// Who changed what, where, when, across the fleet: deployments, rollbacks, scaling,
     /// task-definition registrations and deregistrations, image pushes, vetoes, refused calls.
-    public func audit(_ filter: AuditFilter, _ body: (AuditEntry) throws -> Void) throws {
+    public func audit(_ filter: ScopeFilter, _ body: (AuditEntry) throws -> Void) throws {
         var events = EventFilter()
         events.types = Self.auditedTypes
         events.since = filter.since
