@@ -220,10 +220,26 @@ import Testing
             let answered = read.status == 0 || read.errors.contains("no service S1 in the log")
             #expect(answered && !read.errors.contains("locked") && !read.errors.contains("busy"), "\(read.errors)")
         }
+        // Once the writers are done, the reader's commands must answer, or the loop above proved nothing.
+        let view = try ShiplogProcess.run(["where", "--db", db])
+        #expect(view.status == 0 && view.output.contains("S1"), "\(view.errors)")
+        let history = try ShiplogProcess.run(["history", "S1", "--limit", "5", "--format", "ndjson", "--db", db])
+        #expect(history.status == 0 && history.output.split(separator: "\n").count == 5, "\(history.errors)")
         let store = try EventStore(path: db)
         #expect(try store.stats().events == Int64(writers * perWriter))
         #expect(try store.verify().ok)
         #expect(try store.projectionsDifferFromRebuild() == nil)
+    }
+
+    /// `shiplog ingest` of a file, committing every 500 events, started and left running.
+    func startIngest(_ db: String, _ file: String) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: ShiplogProcess.executable)
+        process.arguments = ["ingest", "--db", db, "--skip-invalid", "--commit-every", "500", file]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
     }
 
     @Test func aSnapshotOfTheFilesTakenMidIngestVerifies() throws {
@@ -237,12 +253,7 @@ import Testing
         let ids = input.split(separator: "\n").map { try! JSONParser.parse(String($0))["id"]!.string! }
         let file = directory.write("big.ndjson", input)
         var generator = SystemRandomNumberGenerator()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: ShiplogProcess.executable)
-        process.arguments = ["ingest", "--db", db, "--skip-invalid", "--commit-every", "500", file]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let process = try startIngest(db, file)
         var snapshots = 0
         var largest = 0
         while process.isRunning && snapshots < 8 {
@@ -277,12 +288,7 @@ import Testing
         let ids = input.split(separator: "\n").map { try! JSONParser.parse(String($0))["id"]!.string! }
         var generator = SystemRandomNumberGenerator()
         for trial in 0..<5 {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: ShiplogProcess.executable)
-            process.arguments = ["ingest", "--db", db, "--skip-invalid", "--commit-every", "500", file]
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
+            let process = try startIngest(db, file)
             usleep(UInt32.random(in: 20_000...400_000, using: &generator))
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
