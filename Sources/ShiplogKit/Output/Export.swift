@@ -59,37 +59,23 @@ public struct ExportManifest: Sendable {
         ]
     }
 
+    /// The trailer line of a CSV export (a comment after the rows).
+    static let csvPrefix = "# shiplog export: "
+    /// The key of the trailer object of an NDJSON export (its last line).
+    static let ndjsonKey = "shiplogExport"
+}
+
+extension ExportManifest {
     init?(_ json: JSON) {
         guard let kind = json["kind"]?.string.flatMap(ExportKind.init), let format = json["format"]?.string.flatMap(OutputFormat.init),
             let position = json["position"]?.int, let chain = json["chain"]?.string, let sha = json["sha256"]?.string,
             let rows = json["rows"]?.int
         else { return nil }
-        self.kind = kind
-        self.format = format
-        self.position = position
-        self.chain = chain
-        madeAt = json["madeAt"]?.string.flatMap { Timestamp(iso8601: $0) } ?? Timestamp(microseconds: 0)
-        rowCount = Int(rows)
-        sha256 = sha
-        filter = ScopeFilter(json["filter"])
+        self.init(
+            kind: kind, format: format, position: position, chain: chain,
+            madeAt: json["madeAt"]?.string.flatMap { Timestamp(iso8601: $0) } ?? Timestamp(microseconds: 0), rowCount: Int(rows),
+            sha256: sha, filter: ScopeFilter(json["filter"]))
     }
-
-    init(kind: ExportKind, format: OutputFormat, position: Int64, chain: String, madeAt: Timestamp, rowCount: Int, sha256: String,
-         filter: ScopeFilter) {
-        self.kind = kind
-        self.format = format
-        self.position = position
-        self.chain = chain
-        self.madeAt = madeAt
-        self.rowCount = rowCount
-        self.sha256 = sha256
-        self.filter = filter
-    }
-
-    /// The trailer line of a CSV export (a comment after the rows).
-    static let csvPrefix = "# shiplog export: "
-    /// The key of the trailer object of an NDJSON export (its last line).
-    static let ndjsonKey = "shiplogExport"
 }
 
 /// The result of `verify --export`.
