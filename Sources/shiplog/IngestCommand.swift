@@ -65,7 +65,7 @@ struct Ingest: ParsableCommand {
         do { ingestor = try Ingestor(store: opened, options: options) } catch {
             throw CommandFailure(error.reason, status: .usage)
         }
-        let rejectsFile = try rejects.map { try FileWriter(path: $0) }
+        let rejectsFile = try rejects.map { try FileWriter(path: $0, ownerOnly: true) }
         let report = try ingestor.ingest(files: files) { rejection in
             printError(rejection.description, prefix: false)
             try? rejectsFile?.write(rejection.bytes)

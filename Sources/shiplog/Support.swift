@@ -42,7 +42,10 @@ enum Terminal {
     static var errorIsTerminal: Bool { System.isTerminal(2) }
 }
 
+/// Writes a message to standard error, with anything secret-shaped in it redacted (a message may
+/// quote the input it is about).
 func printError(_ message: String, prefix: Bool = true) {
+    let message = Redactor.redactedText(message)
     try? Terminal.output.flush()
     try? Terminal.errors.write((prefix ? "shiplog: " : "") + message + (message.hasSuffix("\n") ? "" : "\n"))
     try? Terminal.errors.flush()

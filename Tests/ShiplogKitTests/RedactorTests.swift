@@ -62,3 +62,81 @@ import Testing
         #expect(Redactor.redactPatterns(in: "arn:aws:ecs:us-west-2:111122223333:service/default/servicetest") == nil)
     }
 }
+
+@Suite struct RedactorClassTests {
+    @Test(arguments: [
+        ("export DB_PASSWORD=hunter2 && run", "export DB_PASSWORD=[REDACTED:secret] && run"),
+        ("AWS_SECRET_ACCESS_KEY=abc/def+ghi AWS_SESSION_TOKEN=FwoGZXIvYXdz", "AWS_SECRET_ACCESS_KEY=[REDACTED:secret] AWS_SESSION_TOKEN=[REDACTED:secret]"),
+        ("?client_secret=s3&scope=x", "?client_secret=[REDACTED:secret]&scope=x"),
+        ("redis://:pw@cache:6379", "redis://:[REDACTED:password]@cache:6379"),
+        ("https://u:pa/ss@git.example.com/r", "https://u:[REDACTED:password]@git.example.com/r"),
+        ("Authorization: Bearer abcdefgh12345678", "Authorization: Bearer [REDACTED:secret]"),
+        ("use Bearer abcdefgh12345678 here", "use [REDACTED:bearer] here"),
+        ("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.c2lnbmF0dXJlMDE", "[REDACTED:jwt]"),
+        ("xapp-1-A012-345678901", "[REDACTED:slack-token]"), ("xoxp-1234-5678", "[REDACTED:slack-token]"),
+        ("glpat-abcdefghij0123456789", "[REDACTED:gitlab-token]"),
+        ("npm_abcdefghijklmnopqrstuvwxyz0123456789", "[REDACTED:npm-token]"),
+        ("sk_live_abcdefghij12", "[REDACTED:api-key]"),
+        ("mysql --password s3cret --user app", "mysql --password [REDACTED:secret] --user app"),
+        ("--api-key=k3y", "--api-key=[REDACTED:secret]"),
+        ("password: hunter2", "password: [REDACTED:secret]"),
+        (#"{"db_password": "hunter2"}"#, #"{"db_password": "[REDACTED:secret]"}"#),
+        ("key_AKIAIOSFODNN7EXAMPLE", "key_[REDACTED:aws-access-key-id]"),
+    ])
+    func textSecretsAreRedacted(input: String, expected: String) {
+        #expect(Redactor.redactedText(input) == expected)
+    }
+
+    @Test(arguments: [
+        "arn:aws:secretsmanager:ap-northeast-2:123456789012:secret:ml-pipe/db-password-Ab12Cd",
+        "arn:aws:ssm:ap-northeast-2:1:parameter/prod/db_password", "https://api.github.com:443/repos/o/r/@me",
+        "PASSWORD_FILE=/run/secrets/db", "the token bucket refills", "git@github.com:owner/repo.git",
+        "ecs-svc/1234567890123456789", "sha256:4a4400e7940c7b5d1f2f0a0c7e3f1b2a9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f",
+    ])
+    func referencesAndLookalikesAreKept(input: String) {
+        #expect(Redactor.redactPatterns(in: input) == nil)
+    }
+
+    @Test(arguments: ["password", "dbPassword", "db_password", "secretValue", "passphrase", "x-api-key", "access_key",
+                      "AWS_SECRET_ACCESS_KEY", "clientSecret", "authorizationToken", "GITHUB_TOKEN", "auth", "credentials"])
+    func secretNames(name: String) { #expect(Redactor.isSecretKey(name)) }
+
+    @Test(arguments: ["secrets", "secretOptions", "secretArn", "valueFrom", "accessKeyId", "credentialsParameter", "tokenUrl",
+                      "secretsManagerArn", "author", "mfaAuthenticated", "passwordFile", "environment"])
+    func referenceNames(name: String) { #expect(!Redactor.isSecretKey(name)) }
+
+    func parse(_ text: String) throws -> (json: JSON, bytes: String) {
+        try RedactorTests().redact(text)
+    }
+
+    @Test func aValueOfAnyTypeUnderASecretNameGoesWhole() throws {
+        let (json, bytes) = try parse(#"""
+            {"password": 424242424242, "apiKey": ["k1", "k2"], "credentials": {"user": "u", "pass": "p"},
+             "auths": {"r.example.com": {"auth": "dXNlcjpwdw==", "email": "e@x"}}, "token": null, "secret": "", "passwordSet": true,
+             "environment": [{"name": "N", "value": 8080}], "Environment": [{"Name": "A", "Value": "cfn"}],
+             "command": ["--password", "hunter2", "--port", "80"]}
+            """#)
+        #expect(json["password"] == "[REDACTED:secret]")
+        #expect(json["apiKey"] == "[REDACTED:secret]")
+        #expect(json["credentials"] == "[REDACTED:secret]")
+        #expect(json["auths"]?["r.example.com"]?["auth"] == "[REDACTED:secret]")
+        #expect(json["auths"]?["r.example.com"]?["email"] == "e@x")
+        #expect(json["token"] == .null && json["secret"] == "" && json["passwordSet"] == .bool(true))
+        #expect(json["environment"]?[0]?["value"] == "[REDACTED:env]")
+        #expect(json["Environment"]?[0]?["Value"] == "[REDACTED:env]")
+        #expect(json["command"] == ["--password", "[REDACTED:secret]", "--port", "80"])
+        for secret in ["424242424242", "k1", "dXNlcjpwdw", "hunter2", "8080", "cfn"] { #expect(!bytes.contains(secret), "\(secret)") }
+        // Parsing and walking a value in memory apply the same rules.
+        let original = try JSONParser.parse(#"{"password": 424242424242, "command": ["--password", "hunter2"], "note": "token=abc"}"#)
+        #expect(Redactor.redact(original).value == (try parse(JSONWriter.compact(original)).json))
+    }
+
+    @Test func aRawBodyIsRedactedAsTheDocumentItHolds() throws {
+        let body = #"{"ref":"refs/heads/main","hook":{"config":{"secret":"hooksecret"}},"password":42}"#
+        let (json, bytes) = try parse(JSONWriter.compact(["headers": ["X-GitHub-Event": "push"], "body": .string(body)]))
+        let inner = try JSONParser.parse(try #require(json["body"]?.string))
+        #expect(inner["hook"]?["config"]?["secret"] == "[REDACTED:secret]")
+        #expect(inner["password"] == "[REDACTED:secret]")
+        #expect(!bytes.contains("hooksecret"))
+    }
+}

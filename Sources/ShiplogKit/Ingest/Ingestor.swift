@@ -6,8 +6,15 @@
 public struct Rejection: Sendable, CustomStringConvertible {
     public let origin: Origin
     public let reason: String
-    /// The document's bytes as read (for the rejects file).
+    /// The document's bytes as read, secrets redacted (for the rejects file). A document that
+    /// failed to parse is redacted as text.
     public let bytes: [UInt8]
+
+    public init(origin: Origin, reason: String, bytes: [UInt8]) {
+        self.origin = origin
+        self.reason = Redactor.redactedText(reason)
+        self.bytes = Redactor.redactText(bytes) ?? bytes
+    }
 
     public var description: String { "\(origin): \(reason)" }
 }

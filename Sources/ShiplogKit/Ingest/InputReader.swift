@@ -138,7 +138,8 @@ public final class InputReader {
     /// Parses one document in `buffer[start..<limit]`; nil means "read more and try again".
     private func parseOne(start: Int, limit: Int, byLine: Bool) throws(SystemError) -> InputItem? {
         let result: Result<(JSON, Int, [JSONReplacement]), JSONSyntaxError> = buffer.withUnsafeBytes { raw in
-            var parser = JSONParser(bytes: UnsafeRawBufferPointer(rebasing: raw[0..<limit]), offset: start, inspector: Redactor())
+            var parser = JSONParser(bytes: UnsafeRawBufferPointer(rebasing: raw[0..<limit]), offset: start, inspector: Redactor(),
+                                    rejectsDuplicateKeys: true)
             do throws(JSONSyntaxError) {
                 let value = try parser.parseValue()
                 if byLine {
@@ -217,7 +218,7 @@ public final class InputReader {
                 let line = origin.line + raw[0..<range.lowerBound].reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
                 let elementOrigin = Origin(file: origin.file, line: line)
                 var parser = JSONParser(bytes: UnsafeRawBufferPointer(rebasing: raw[0..<range.upperBound]), offset: range.lowerBound,
-                                        inspector: Redactor())
+                                        inspector: Redactor(), rejectsDuplicateKeys: true)
                 do throws(JSONSyntaxError) {
                     let value = try parser.parseValue()
                     var bytes = Array(raw[range])

@@ -52,6 +52,9 @@ public struct Recorder {
     {
         var data = data
         if data["actor"] == nil, let actor = environment.actor { data["actor"] = .string(actor) }
+        // What a user types (a reason, a message, a URL) is held to the rules ingest applies, so
+        // the event stored is the one a re-ingest of its document would make.
+        data = Redactor.redact(data).value
         let eventID = id ?? defaultID(type: type, key: key)
         var event = NewEvent(id: eventID, type: type, time: time ?? now, data: data)
         // Recorded "now": the same step recording again is the same event, not a conflict.

@@ -30,10 +30,23 @@ public struct JSONPathContext {
     }
 }
 
+extension JSONPathContext {
+    /// For walking a value already in memory the way the parser walks bytes.
+    mutating func push(_ component: String?) { components.append(component) }
+    mutating func pop() { components.removeLast() }
+}
+
 /// Decides, while a document is parsed, whether a string value must be replaced (redaction).
 public protocol JSONStringInspector {
     /// Returns the replacement for `value`, or nil to keep it.
     mutating func inspect(_ value: String, at path: JSONPathContext) -> String?
+    /// Called before an object member's value is parsed: a string that replaces the whole value
+    /// (whatever its type: number, array, object), or nil to look inside it as usual.
+    func redactsMember(at path: JSONPathContext) -> String?
+}
+
+extension JSONStringInspector {
+    public func redactsMember(at path: JSONPathContext) -> String? { nil }
 }
 
 /// A replacement made while parsing: the byte range of the original string token and its new value.
@@ -56,18 +69,25 @@ public struct JSONParser {
     private var path = JSONPathContext()
     private var inspector: (any JSONStringInspector)?
     public private(set) var replacements: [JSONReplacement] = []
+    /// Whether an object that names a member twice is an error. RFC 8259 leaves it to the
+    /// reader, and readers disagree (shiplog's lookups take the first, jq the last), so input
+    /// that is stored is held to one meaning.
+    private let rejectsDuplicateKeys: Bool
 
-    public init(bytes: UnsafeRawBufferPointer, offset: Int = 0, inspector: (any JSONStringInspector)? = nil) {
+    public init(bytes: UnsafeRawBufferPointer, offset: Int = 0, inspector: (any JSONStringInspector)? = nil,
+                rejectsDuplicateKeys: Bool = false)
+    {
         self.bytes = bytes
         self.typed = bytes.assumingMemoryBound(to: UInt8.self)
         self.offset = offset
         self.inspector = inspector
+        self.rejectsDuplicateKeys = rejectsDuplicateKeys
     }
 
     /// Parses the bytes as exactly one JSON document, allowing surrounding whitespace.
-    public static func parse(_ bytes: [UInt8]) throws(JSONSyntaxError) -> JSON {
+    public static func parse(_ bytes: [UInt8], rejectsDuplicateKeys: Bool = false) throws(JSONSyntaxError) -> JSON {
         let result: Result<JSON, JSONSyntaxError> = bytes.withUnsafeBytes { raw in
-            var parser = JSONParser(bytes: raw)
+            var parser = JSONParser(bytes: raw, rejectsDuplicateKeys: rejectsDuplicateKeys)
             do throws(JSONSyntaxError) {
                 let value = try parser.parseValue()
                 parser.skipWhitespace()
@@ -82,8 +102,8 @@ public struct JSONParser {
         return try result.get()
     }
 
-    public static func parse(_ text: String) throws(JSONSyntaxError) -> JSON {
-        try parse(Array(text.utf8))
+    public static func parse(_ text: String, rejectsDuplicateKeys: Bool = false) throws(JSONSyntaxError) -> JSON {
+        try parse(Array(text.utf8), rejectsDuplicateKeys: rejectsDuplicateKeys)
     }
 
     public var isAtEnd: Bool { offset >= bytes.count }
@@ -199,19 +219,52 @@ public struct JSONParser {
             depth -= 1
             return .object(JSONObject(members: members))
         }
+        // Past a handful of members, duplicates are found with a set rather than a scan.
+        var seenKeys: Set<String>?
         while true {
             skipWhitespace()
             guard offset < bytes.count, bytes[offset] == UInt8(ascii: "\"") else {
                 throw fail("expected a member name in quotes, found \(describeByte())")
             }
+            let keyStart = offset
             let key = try parseString()
+            if rejectsDuplicateKeys {
+                let duplicate: Bool
+                if seenKeys != nil {
+                    duplicate = !seenKeys!.insert(key).inserted
+                } else if members.count >= 16 {
+                    var keys = Set(members.map(\.key))
+                    duplicate = !keys.insert(key).inserted
+                    seenKeys = keys
+                } else {
+                    duplicate = members.contains { $0.key == key }
+                }
+                if duplicate {
+                    offset = keyStart
+                    throw fail("duplicate member name \"\(key.prefix(40))\" in an object (readers disagree on which one counts)")
+                }
+            }
             skipWhitespace()
             guard offset < bytes.count, bytes[offset] == UInt8(ascii: ":") else {
                 throw fail("expected ':' after member name \"\(key.prefix(40))\", found \(describeByte())")
             }
             offset += 1
             path.components.append(key)
-            let value = try parseValue()
+            var value: JSON
+            if let marker = inspector?.redactsMember(at: path) {
+                skipWhitespace()
+                let valueStart = offset
+                let firstReplacement = replacements.count
+                value = try parseValue()
+                if Self.holdsSecret(typed, valueStart..<offset) {
+                    // The whole value goes, with anything already replaced inside it.
+                    replacements.removeSubrange(firstReplacement...)
+                    replacements.append(JSONReplacement(range: valueStart..<offset, value: marker))
+                    value = .string(marker)
+                }
+            } else {
+                value = try parseValue()
+            }
             path.components.removeLast()
             members.append(JSONMember(key: key, value: value))
             skipWhitespace()
@@ -225,6 +278,21 @@ public struct JSONParser {
             } else {
                 throw fail("expected ',' or '}' in an object, found \(describeByte())")
             }
+        }
+    }
+
+    /// Whether a value's text says anything worth hiding: not `null`, `true`, `false`, `""`,
+    /// an empty array or object, or a redaction marker.
+    private static func holdsSecret(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> Bool {
+        let text = bytes[range]
+        guard let first = text.first else { return false }
+        switch first {
+        case UInt8(ascii: "n"), UInt8(ascii: "t"), UInt8(ascii: "f"): return false
+        case UInt8(ascii: "\""):
+            return text.count > 2 && !text.dropFirst().starts(with: "[REDACTED".utf8)
+        case UInt8(ascii: "["), UInt8(ascii: "{"):
+            return text.dropFirst().contains { !(InputReader.isWhitespace($0) || $0 == UInt8(ascii: "]") || $0 == UInt8(ascii: "}")) }
+        default: return true
         }
     }
 

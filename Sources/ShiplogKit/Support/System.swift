@@ -184,10 +184,17 @@ public final class FileWriter {
     private var buffer: [UInt8] = []
     private var closed = false
 
-    public init(path: String, append: Bool = false) throws(SystemError) {
+    /// `ownerOnly` makes the file readable by its owner alone (mode 0600), also when it existed:
+    /// for files that may hold what the user would not share, like rejected input.
+    public init(path: String, append: Bool = false, ownerOnly: Bool = false) throws(SystemError) {
         let flags = O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC)
-        descriptor = open(path, flags, 0o644)
+        descriptor = open(path, flags, ownerOnly ? 0o600 : 0o644)
         guard descriptor >= 0 else { throw SystemError(path: path, reason: "cannot write: \(System.errorText())") }
+        if ownerOnly, fchmod(descriptor, 0o600) != 0 {
+            let reason = System.errorText()
+            _ = Glibc.close(descriptor)
+            throw SystemError(path: path, reason: "cannot make it private: \(reason)")
+        }
         ownsDescriptor = true
         self.path = path
         buffer.reserveCapacity(1 << 16)

@@ -31,7 +31,8 @@ public struct GitHubAdapter: SourceAdapter {
                 throw AdapterError("a delivery needs the request body in \"body\" (or \"payload\")")
             }
             if case .string(let raw) = body {
-                do { payload = try JSONParser.parse(raw) } catch {
+                // The text was redacted as a document of its own when it was read (Redactor).
+                do { payload = try JSONParser.parse(raw, rejectsDuplicateKeys: true) } catch {
                     throw AdapterError("body: the raw request body is not JSON (\(error.reason))")
                 }
             } else {
