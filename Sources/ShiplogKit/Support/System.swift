@@ -119,6 +119,30 @@ public enum System {
         }
     }
 
+    /// Creates a file that must not exist yet, readable by its owner only when `private` (a key).
+    public static func createNewFile(_ path: String, _ bytes: [UInt8], private: Bool) throws(SystemError) {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL, `private` ? 0o600 : 0o644)
+        guard descriptor >= 0 else {
+            let reason = errno == EEXIST ? "it already exists (refusing to overwrite it)" : errorText()
+            throw SystemError(path: path, reason: "cannot create: \(reason)")
+        }
+        let writer = FileWriter(descriptor: descriptor, path: path, owned: true)
+        do {
+            try writer.write(bytes)
+            try writer.close()
+        } catch {
+            unlink(path)
+            throw error
+        }
+    }
+
+    /// The permission bits of a file (0o600…), nil when it cannot be read.
+    public static func permissions(_ path: String) -> UInt32? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return UInt32(info.st_mode) & 0o777
+    }
+
     public static func removeFile(_ path: String) {
         unlink(path)
     }
@@ -194,9 +218,9 @@ public final class FileWriter {
     }
 
     /// Writes to an already open descriptor (1 for standard output, 2 for standard error).
-    public init(descriptor: Int32, path: String) {
+    public init(descriptor: Int32, path: String, owned: Bool = false) {
         self.descriptor = descriptor
-        ownsDescriptor = false
+        ownsDescriptor = owned
         self.path = path
     }
 
