@@ -226,3 +226,64 @@ func withTriggersDropped(_ database: Database, _ body: () throws -> Void) throws
     try body()
     for (_, sql) in triggers { try database.execute(sql) }
 }
+
+@Suite struct ExportManifestCheckTests {
+    let directory = TemporaryDirectory()
+
+    @Test func everyManifestFieldIsCheckedNotOnlyTheRowsChecksum() throws {
+        let store = try EventStore(path: directory.file("demo.db"), mode: .create)
+        try store.append(DemoScenario.documents())
+        let path = directory.file("deployments.ndjson")
+        let writer = try FileWriter(path: path)
+        let manifest = try store.export(.deployments, filter: ScopeFilter(), format: .ndjson, to: writer)
+        try writer.close()
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(try store.verifyExport(bytes: Array(text.utf8)) == .matches(position: manifest.position, rows: manifest.rowCount))
+
+        let made = manifest.madeAt.rfc3339
+        let edits: [(String, String, String)] = [
+            ("\"rows\":\(manifest.rowCount)", "\"rows\":\(manifest.rowCount + 1)", "rows"),
+            ("\"columns\":[\"", "\"columns\":[\"extra\",\"", "columns"),
+            (made, "2099-01-01T00:00:00Z", "madeAt"),
+            (made, "2001-01-01T00:00:00Z", "madeAt"),
+            (made, "yesterday", "madeAt"),
+            ("\"kind\":", "\"note\":\"added\",\"kind\":", "note"),
+        ]
+        for (from, to, field) in edits {
+            #expect(text.contains(from), "\(from) not in the manifest")
+            let edited = text.replacingOccurrences(of: from, with: to)
+            guard case .mismatch(let reason) = try store.verifyExport(bytes: Array(edited.utf8)) else {
+                Issue.record("an export whose manifest \(field) was edited (\(to)) verified")
+                continue
+            }
+            #expect(reason.contains(field) || reason.contains("impossible"), "\(field): \(reason)")
+        }
+    }
+}
+
+@Suite struct KnownAtTests {
+    let directory = TemporaryDirectory()
+
+    @Test func knownAtReproducesAnAnswerGivenBeforeABackdatedEventArrived() throws {
+        let store = try EventStore(path: directory.file("known.db"), mode: .create)
+        try store.append((0..<6).map { NativeEvents.document(NativeEvents.deployment($0, revision: 1)) })
+        let asOf = NativeEvents.base + 3600
+        let published = try store.whereRunning(asOf: asOf).map(\.record)
+        var request = MetricsRequest()
+        request.asOf = asOf
+        let publishedMetrics = try store.metrics(request).record
+        let publishedAt = System.now()
+        while System.now() == publishedAt {}
+
+        // A deployment that happened before `asOf` but reached the log only now.
+        try store.append([NativeEvents.document(NativeEvents.deployment(10, revision: 7, id: "backdated"))])
+        #expect(try store.whereRunning(asOf: asOf).map(\.record) != published, "the late event changes the as-of answer")
+
+        #expect(try store.position(knownAt: publishedAt) == 6)
+        #expect(try store.asKnown(at: publishedAt) { try store.whereRunning(asOf: asOf).map(\.record) } == published)
+        #expect(try store.asKnown(at: publishedAt) { try store.metrics(request).record } == publishedMetrics)
+        // The projections are left as they were: the fold for the past was rolled back.
+        #expect(try store.whereRunning(asOf: asOf).first?.taskDefinition?.description == "p1-crawler:7")
+        #expect(try store.projectionsDifferFromRebuild() == nil)
+    }
+}
