@@ -220,23 +220,6 @@ extension EventStore {
                     \(checkpoint.position): events were removed from the end
                     """)
             }
-            if report.headPosition > 0, lastGoodCheckpoint != report.headPosition {
-                // Every append ends with a checkpoint at its last event: events past the last one
-                // were put in the file some other way (a plain INSERT).
-                return fail(lastGoodCheckpoint + 1, """
-                    events \(lastGoodCheckpoint + 1)…\(report.headPosition) have no checkpoint at the head (every \
-                    append records one): they were added outside shiplog
-                    """)
-            }
-            if !publicKeys.isEmpty, report.signedThrough < report.headPosition {
-                let others = untrustedSigners.isEmpty ? "" : " (signed by another key: \(untrustedSigners.sorted().joined(separator: ", ")))"
-                let last = report.signedThrough == 0
-                    ? "no checkpoint is signed by the given key" : "the last checkpoint it signed is at \(report.signedThrough)"
-                return fail(report.signedThrough + 1, """
-                    positions \(report.signedThrough + 1)…\(report.headPosition) are not covered by a valid signature \
-                    of the given public key\(others): \(last); they may have been forged or rewritten
-                    """)
-            }
             if let anchor {
                 if let position = anchor.position, position > report.headPosition {
                     return fail(report.headPosition + 1, """
@@ -247,6 +230,24 @@ extension EventStore {
                 if anchor.position == nil, report.headChain != anchor.chain {
                     return fail(report.headPosition, "the head \(report.headChain) differs from the anchor \(anchor.chain)")
                 }
+            }
+            if report.headPosition > 0, lastGoodCheckpoint != report.headPosition {
+                // Every append ends with a checkpoint at its last event: events past the last one
+                // were put in the file some other way (a plain INSERT), or the log was cut mid-append.
+                return fail(lastGoodCheckpoint + 1, """
+                    the log ends at position \(report.headPosition) with no checkpoint there (every append records \
+                    one at its last event): events \(lastGoodCheckpoint + 1)…\(report.headPosition) were added outside \
+                    shiplog, or events after them were removed
+                    """)
+            }
+            if !publicKeys.isEmpty, report.signedThrough < report.headPosition {
+                let others = untrustedSigners.isEmpty ? "" : " (signed by another key: \(untrustedSigners.sorted().joined(separator: ", ")))"
+                let last = report.signedThrough == 0
+                    ? "no checkpoint is signed by the given key" : "the last checkpoint it signed is at \(report.signedThrough)"
+                return fail(report.signedThrough + 1, """
+                    positions \(report.signedThrough + 1)…\(report.headPosition) are not covered by a valid signature \
+                    of the given public key\(others): \(last); they may have been forged or rewritten
+                    """)
             }
             // Position 0 from here on: no event is to blame. A dropped or altered trigger lets the
             // log be edited; an altered index makes queries skip events the table still holds.
