@@ -104,14 +104,7 @@ public enum System {
     /// Writes a whole file, replacing it atomically (write to a temporary file, then rename).
     public static func writeFile(_ path: String, _ bytes: [UInt8]) throws(SystemError) {
         let temporary = path + ".tmp-\(getpid())"
-        let writer = try FileWriter(path: temporary)
-        do {
-            try writer.write(bytes)
-            try writer.close()
-        } catch {
-            unlink(temporary)
-            throw error
-        }
+        try write(bytes, to: try FileWriter(path: temporary), removingOnFailure: temporary)
         if rename(temporary, path) != 0 {
             let reason = errorText()
             unlink(temporary)
@@ -126,7 +119,11 @@ public enum System {
             let reason = errno == EEXIST ? "it already exists (refusing to overwrite it)" : errorText()
             throw SystemError(path: path, reason: "cannot create: \(reason)")
         }
-        let writer = FileWriter(descriptor: descriptor, path: path, owned: true)
+        try write(bytes, to: FileWriter(descriptor: descriptor, path: path, owned: true), removingOnFailure: path)
+    }
+
+    /// Writes and closes (syncing); a file that could not be written whole is removed.
+    private static func write(_ bytes: [UInt8], to writer: FileWriter, removingOnFailure path: String) throws(SystemError) {
         do {
             try writer.write(bytes)
             try writer.close()
