@@ -3,7 +3,7 @@ import ShiplogKit
 
 struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Check the log's integrity: payload checksums, the hash chain, stream versions, checkpoints.",
+        abstract: "Check the log's integrity: checksums, the hash chain, stream versions, checkpoints, signatures, schema.",
         discussion: """
             Exit status 4 and the first bad position when anything does not match. Without a key \
             or an anchor this cannot tell a tail rewritten together with its checkpoints by \
