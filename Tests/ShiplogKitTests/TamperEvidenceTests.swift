@@ -167,6 +167,8 @@ import Testing
         #expect(dropped?.position == 0)
         #expect(dropped?.reason.contains("trigger events_refuse_delete the migrations created is missing") == true)
         let added = try signedStore("added.db")
+        try withRawDatabase(added) { try $0.execute("ANALYZE") }
+        #expect(try verify(added).ok, "the planner's statistics tables are not tampering")
         try withRawDatabase(added) { database in
             try database.execute("CREATE TRIGGER events_after_insert AFTER INSERT ON events BEGIN SELECT 1; END")
         }

@@ -328,7 +328,9 @@ enum SchemaCheck {
                 return "the \(object.type) \(name) differs from the one the migrations created (it was replaced)"
             }
         }
-        if let (name, object) = found.sorted(by: { $0.key < $1.key }).first(where: { expected[$0.key] == nil }) {
+        // ANALYZE and PRAGMA optimize keep the query planner's statistics in sqlite_stat tables: harmless.
+        let added = found.sorted(by: { $0.key < $1.key }).first { expected[$0.key] == nil && !$0.key.hasPrefix("sqlite_stat") }
+        if let (name, object) = added {
             return "the \(object.type) \(name) on \(object.table) was not created by the migrations (it was added)"
         }
         let applied = try database.prepare("SELECT version, name, sha256 FROM schema_migrations ORDER BY version")
