@@ -24,6 +24,7 @@ struct Events: ParsableCommand {
     @Option(help: "Only events by this actor.") var actor: String?
 
     @OptionGroup var range: TimeRangeOptions
+    @OptionGroup var known: KnownAtOption
 
     @Option(help: "At most this many events.") var limit: Int?
 
@@ -48,6 +49,7 @@ struct Events: ParsableCommand {
         filter.until = range.until?.timestamp
         filter.limit = limit
         let opened = try store.open()
+        if let knownAt = known.knownAt { filter.upToPosition = try opened.position(knownAt: knownAt.timestamp) }
         if output.format == .table {
             var table = TextTable([
                 .init("POS", rightAligned: true), .init("TIME"), .init("TYPE"), .init("STREAM", flexible: true, minimumWidth: 12),

@@ -17,6 +17,7 @@ struct Ingest: ParsableCommand {
             """)
 
     @OptionGroup var store: StoreOptions
+    @OptionGroup var signing: SigningOptions
 
     @Argument(help: "Files, folders, or - for standard input (the default).")
     var paths: [String] = []
@@ -53,7 +54,7 @@ struct Ingest: ParsableCommand {
     func run() throws {
         let inputs = paths.isEmpty ? ["-"] : paths
         let files = try Ingestor.expand(inputs)
-        let opened = try store.open()
+        let opened = try signing.open(store)
         var options = IngestOptions()
         options.skipInvalid = skipInvalid
         options.forcedSource = source

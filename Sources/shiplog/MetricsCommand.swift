@@ -10,8 +10,9 @@ struct Metrics: ParsableCommand {
             commit time to the deployment's finish; median and p90. change failure rate: deployments \
             that FAILED, were ROLLED_BACK, were followed by a rollback or were marked bad, each once, \
             over all finished deployments. time to restore: from such a deployment to the service's \
-            next COMPLETED one. Rollbacks restore and are not counted as changes. With --as-of the \
-            figures are what the log knew then, so they can be reproduced later.
+            next COMPLETED one. Rollbacks restore and are not counted as changes. --as-of T counts the \
+            events whose time is at or before T; --known-at T also only those the log had recorded \
+            by T, so a figure published at T is reproduced exactly after backdated events arrive.
             """)
 
     @OptionGroup var store: StoreOptions
@@ -20,6 +21,7 @@ struct Metrics: ParsableCommand {
     @OptionGroup var range: TimeRangeOptions
     @Option(help: "Break down by day, week (from Monday, UTC) or month.") var by: MetricsPeriod = .week
     @Option(help: ArgumentHelp("Answer as of this time: \(TimeExpression.help).", valueName: "time")) var asOf: Moment?
+    @OptionGroup var known: KnownAtOption
     @OptionGroup var output: FormatOptions
 
     func run() throws {
@@ -34,8 +36,8 @@ struct Metrics: ParsableCommand {
         request.since = range.since?.timestamp
         request.until = range.until?.timestamp
         request.period = by
-        request.asOf = asOf?.timestamp
-        let metrics = try opened.metrics(request)
+        request.asOf = asOf?.timestamp ?? known.knownAt?.timestamp
+        let metrics = try opened.asKnown(at: known.knownAt?.timestamp) { try opened.metrics(request) }
         switch output.format {
         case .json: Terminal.write(JSONWriter.pretty(.object(metrics.record)) + "\n")
         case .ndjson, .csv:

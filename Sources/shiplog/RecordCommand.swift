@@ -19,6 +19,7 @@ struct Record: ParsableCommand {
 /// Options every `record` subcommand takes.
 struct RecordOptions: ParsableArguments {
     @OptionGroup var store: StoreOptions
+    @OptionGroup var signing: SigningOptions
 
     @Option(help: ArgumentHelp("When it happened (default: now).", valueName: "time"))
     var time: Moment?
@@ -47,7 +48,7 @@ struct RecordOptions: ParsableArguments {
             Terminal.write(JSONWriter.compact(NativeAdapter.document(for: event)) + "\n")
             return
         }
-        let result = try store.open().append([Recorder.document(event)])
+        let result = try signing.open(store).append([Recorder.document(event)])
         if result.appended > 0 {
             Terminal.write("recorded \(type) \(event.id) at position \(result.lastPosition ?? 0)\n")
         } else {

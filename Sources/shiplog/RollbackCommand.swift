@@ -14,6 +14,7 @@ struct Rollback: ParsableCommand {
             """)
 
     @OptionGroup var store: StoreOptions
+    @OptionGroup var signing: SigningOptions
     @Argument(help: "The service.") var service: String
     @Option(help: "Its cluster (needed when several clusters have a service of that name).") var cluster: String?
     @Option(help: ArgumentHelp("Roll back to this revision (family:revision).", valueName: "family:rev")) var to: String?
@@ -34,7 +35,7 @@ struct Rollback: ParsableCommand {
     }
 
     func run() throws {
-        let opened = try store.open()
+        let opened = try signing.open(store)
         try opened.ensureProjections()
         var request = RollbackRequest(cluster: try queryFailure { try opened.cluster(ofService: service, given: cluster) },
                                       service: service)
@@ -103,6 +104,7 @@ struct MarkBad: ParsableCommand {
         abstract: "Veto a revision as a rollback target for a service (--undo lifts the veto).")
 
     @OptionGroup var store: StoreOptions
+    @OptionGroup var signing: SigningOptions
     @Argument(help: "The service.") var service: String
     @Argument(help: "The revision, family:revision.") var taskDefinition: String
     @Option(help: "Its cluster.") var cluster: String?
@@ -116,7 +118,7 @@ struct MarkBad: ParsableCommand {
     }
 
     func run() throws {
-        let opened = try store.open()
+        let opened = try signing.open(store)
         let resolved = try queryFailure { try opened.cluster(ofService: service, given: cluster) }
         let environment = CIEnvironment.current()
         var data: JSONObject = [

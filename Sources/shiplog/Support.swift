@@ -84,6 +84,15 @@ struct Moment: ExpressibleByArgument {
     static var defaultValueDescription: String { "time" }
 }
 
+/// `--known-at`, beside `--as-of`: which appends to count, by the time they were recorded.
+struct KnownAtOption: ParsableArguments {
+    @Option(
+        help: ArgumentHelp(
+            "Answer from what the log had recorded by this time: events appended later are left out, even backdated ones (--as-of, which cuts by event time, defaults to it).",
+            valueName: "time"))
+    var knownAt: Moment?
+}
+
 /// `--since` / `--until`.
 /// The options of commands over changes across the fleet: audit and export.
 struct ScopeOptions: ParsableArguments {

@@ -3,17 +3,29 @@ import ShiplogKit
 
 struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Check the log's integrity: payload checksums, the hash chain, stream versions, checkpoints.",
+        abstract: "Check the log's integrity: checksums, the hash chain, stream versions, checkpoints, signatures, schema.",
         discussion: """
-            Exit status 4 and the first bad position when anything does not match. Keep the head \
-            it prints somewhere else (a CI artifact, a ticket); --anchor then proves the log was \
-            not rewritten since, even by someone who re-hashed it.
+            Exit status 4 and the first bad position when anything does not match. Without a key \
+            or an anchor this cannot tell a tail rewritten together with its checkpoints by \
+            someone who can write the file. --public-key then requires every event to be covered \
+            by a checkpoint signed with the key (forging needs the key); --anchor FILE (from \
+            `shiplog anchor`, kept elsewhere) detects a log rewritten or cut back since.
             """)
 
     @OptionGroup var store: StoreOptions
 
-    @Option(help: ArgumentHelp("A chain hash recorded earlier: HEX (the head) or HEX@POSITION.", valueName: "hash"))
+    @Option(
+        help: ArgumentHelp(
+            "A head recorded earlier: a file from `shiplog anchor`, or a chain hash HEX (the head) or HEX@POSITION.",
+            valueName: "anchor"))
     var anchor: String?
+
+    @Option(
+        name: .customLong("public-key"),
+        help: ArgumentHelp(
+            "Require every event to be covered by a checkpoint signed with this key (hex, or a file holding it; repeat for rotated keys).",
+            valueName: "key"))
+    var publicKeys: [String] = []
 
     @Option(help: ArgumentHelp("Check an export file against the log instead.", valueName: "file"))
     var export: String?
@@ -26,6 +38,10 @@ struct Verify: ParsableCommand {
             try check()
         } catch StoreError.damaged(let path, let reason) {
             throw CommandFailure("integrity failure: \(path) is damaged: \(reason)", status: .integrity)
+        } catch let error as StoreError {
+            // An emptied or replaced file is what a wiped log looks like.
+            if case .notAStore = error { throw CommandFailure("integrity failure: \(error)", status: .integrity) }
+            throw error
         }
     }
 
@@ -41,16 +57,11 @@ struct Verify: ParsableCommand {
             }
             return
         }
-        var parsedAnchor: ChainAnchor?
-        if let anchor {
-            guard let value = ChainAnchor(anchor) else {
-                throw CommandFailure("--anchor must be a 64-hex-digit chain hash, optionally @POSITION", status: .usage)
-            }
-            parsedAnchor = value
-        }
+        let parsedAnchor = try anchor.map(Self.parseAnchor)
+        let keys = try publicKeys.map(Self.parsePublicKey)
         let opened = try store.open()
         let showProgress = Terminal.errorIsTerminal
-        let report = try opened.verify(anchor: parsedAnchor) { position in
+        let report = try opened.verify(anchor: parsedAnchor, publicKeys: keys) { position in
             if showProgress { try? Terminal.errors.write("\rverified \(position) events…"); try? Terminal.errors.flush() }
         }
         if showProgress { try? Terminal.errors.write("\r\u{1B}[K"); try? Terminal.errors.flush() }
@@ -58,6 +69,8 @@ struct Verify: ParsableCommand {
             var object: JSONObject = [
                 "ok": .bool(report.ok), "events": .number(String(report.events)), "documents": .number(String(report.documents)),
                 "checkpoints": .number(String(report.checkpoints)),
+                "signedCheckpoints": .number(String(report.signedCheckpoints)),
+                "signedThrough": .number(String(report.signedThrough)),
             ]
             if let failure = report.failure {
                 object["firstBadPosition"] = .number(String(failure.position))
@@ -84,8 +97,43 @@ struct Verify: ParsableCommand {
             Terminal.write("""
                 ok: \(report.events) events, \(report.documents) documents, \(report.checkpoints) checkpoints \(projections)
                 head: position \(report.headPosition), chain \(report.headChain)
+                \(Self.coverage(report, keys: keys.count, anchor: parsedAnchor))
 
                 """)
+        }
+    }
+
+    /// What this run proved, so a plain "ok" is not read as more than it is.
+    static func coverage(_ report: VerifyReport, keys: Int, anchor: ChainAnchor?) -> String {
+        var text = keys > 0
+            ? "signed: every event is covered by a checkpoint signed with the given key (the last at \(report.signedThrough))"
+            : report.signedCheckpoints > 0
+                ? "signatures: \(report.signedCheckpoints) checkpoints validly signed, through position \(report.signedThrough) (give --public-key to require the key)"
+                : "unsigned: someone who can write the file could rewrite the tail with its checkpoints undetected (see --public-key, --anchor)"
+        if let anchor {
+            text += "\nanchor: the log holds the anchored chain at position \(anchor.position ?? report.headPosition)"
+        }
+        return text
+    }
+
+    static func parseAnchor(_ argument: String) throws -> ChainAnchor {
+        if let value = ChainAnchor(argument) { return value }
+        guard System.fileExists(argument) else {
+            throw CommandFailure(
+                "--anchor must be a file from `shiplog anchor`, or a 64-hex-digit chain hash, optionally @POSITION", status: .usage)
+        }
+        do { return ChainAnchor(try SignedCheckpoint(json: try System.readFile(argument), origin: argument)) } catch let error
+            as SigningKeyError
+        {
+            throw CommandFailure(error.description, status: .usage)
+        }
+    }
+
+    static func parsePublicKey(_ argument: String) throws -> CheckpointPublicKey {
+        let fromFile = !argument.isEmpty && Hex.decode(argument) == nil && System.fileExists(argument)
+        let text = fromFile ? String(decoding: try System.readFile(argument), as: UTF8.self) : argument
+        do { return try CheckpointPublicKey(text: text, origin: fromFile ? "--public-key \(argument)" : "--public-key") } catch {
+            throw CommandFailure(error.description, status: .usage)
         }
     }
 }

@@ -6,7 +6,8 @@ struct Where: ParsableCommand {
         abstract: "Show what runs in each service, now or at a past moment.",
         discussion: """
             After a failed or rolled-back deployment a service shows the revision it returned to. \
-            --as-of answers from the events whose time is at or before T. Digests come from what ECS \
+            --as-of answers from the events whose time is at or before T; --known-at also leaves \
+            out events appended after T, so an answer given at T is given again exactly. Digests come from what ECS \
             reported its tasks ran; else from a digest the task definition pins; else from what the \
             tag pointed at when the deployment started (marked as inferred).
             """)
@@ -15,6 +16,7 @@ struct Where: ParsableCommand {
     @Option(help: "Only this cluster.") var cluster: String?
     @Option(help: "Only this service.") var service: String?
     @Option(help: ArgumentHelp("Answer as of this time: \(TimeExpression.help).", valueName: "time")) var asOf: Moment?
+    @OptionGroup var known: KnownAtOption
     @Option(help: "Output format: table, json, ndjson, csv, or mermaid (a cluster → service → revision diagram).")
     var format: MapFormat = .table
 
@@ -26,7 +28,10 @@ struct Where: ParsableCommand {
     func run() throws {
         let opened = try store.open()
         try opened.ensureProjections()
-        let rows = try opened.whereRunning(cluster: cluster, service: service, asOf: asOf?.timestamp)
+        let knownAt = known.knownAt?.timestamp
+        let rows = try opened.asKnown(at: knownAt) {
+            try opened.whereRunning(cluster: cluster, service: service, asOf: asOf?.timestamp ?? knownAt)
+        }
         if let recordFormat = OutputFormat(rawValue: format.rawValue) {
             try Self.print(rows, format: recordFormat)
         } else {

@@ -132,7 +132,7 @@ public func withRawDatabase<T>(_ path: String, _ body: (Database) throws -> T) t
 
 /// Drops the triggers that refuse UPDATE and DELETE on the log tables.
 public func dropAppendOnlyTriggers(_ database: Database) throws {
-    for table in ["events", "documents", "streams", "dictionaries", "checkpoints"] {
+    for table in ["events", "documents", "streams", "dictionaries", "checkpoints", "checkpoint_signatures"] {
         try database.execute("DROP TRIGGER IF EXISTS \(table)_refuse_update; DROP TRIGGER IF EXISTS \(table)_refuse_delete;")
     }
 }

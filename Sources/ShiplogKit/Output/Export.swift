@@ -78,6 +78,19 @@ extension ExportManifest {
     }
 }
 
+extension ExportManifest {
+    /// The first field of a manifest as read that differs from what shiplog writes for the values
+    /// parsed from it (an edited count, column list, time or filter, or a field added), or nil.
+    func fieldDiffering(from json: JSON) -> String? {
+        guard let given = json.object else { return "whole manifest" }
+        let written = record
+        for member in written where given[member.key].map(JSONWriter.canonical) != JSONWriter.canonical(member.value) {
+            return member.key
+        }
+        return given.keys.first { written[$0] == nil }
+    }
+}
+
 /// The result of `verify --export`.
 public enum ExportCheck: Sendable, Equatable {
     case matches(position: Int64, rows: Int)
@@ -217,6 +230,9 @@ extension EventStore {
         guard let manifest = ExportManifest(manifestJSON) else {
             return .mismatch("the export's manifest is incomplete or malformed")
         }
+        if let field = manifest.fieldDiffering(from: manifestJSON) {
+            return .mismatch("the export's manifest was edited: its \(field) is not what shiplog wrote for this export")
+        }
         if Hex.encode(SHA256Digest.of(rows)) != manifest.sha256 {
             return .mismatch("the export was edited after it was made: its rows do not match its own SHA-256")
         }
@@ -226,7 +242,7 @@ extension EventStore {
         if chain != manifest.chain {
             return .mismatch("the log's chain at position \(manifest.position) is \(chain), the export says \(manifest.chain): the log was rewritten, or the export comes from another store")
         }
-        let regenerated = try wrap { () -> String in
+        let regenerated = try wrap { () -> (sha: String, rows: Int) in
             useWriteCache(true)
             defer { useWriteCache(false) }
             try database.execute("BEGIN IMMEDIATE")
@@ -235,12 +251,33 @@ extension EventStore {
                 try Projector(database: database).rebuild(upTo: manifest.position)
             }
             let writer = ExportWriter(format: manifest.format, columns: manifest.kind.columns, output: nil)
-            return try writeRows(manifest.kind, filter: manifest.filter, writer: writer, upTo: manifest.position, progress: nil)
+            let sha = try writeRows(manifest.kind, filter: manifest.filter, writer: writer, upTo: manifest.position, progress: nil)
+            return (sha, writer.rows)
         }
-        if regenerated != manifest.sha256 {
+        if regenerated.sha != manifest.sha256 {
             return .mismatch("the export's rows differ from what the log gives at position \(manifest.position)")
         }
+        if regenerated.rows != manifest.rowCount {
+            return .mismatch("the manifest says \(manifest.rowCount) rows; the export holds \(regenerated.rows)")
+        }
+        // The export was made once the log held its position, and not in the future.
+        let reached = try recordedAt(position: manifest.position)
+        if manifest.madeAt.microseconds < reached || manifest.madeAt > System.now() {
+            return .mismatch("""
+                the manifest's madeAt \(manifest.madeAt.rfc3339) is impossible: the log reached position \
+                \(manifest.position) at \(Timestamp(microseconds: reached).rfc3339), and it cannot be later than now
+                """)
+        }
         return .matches(position: manifest.position, rows: manifest.rowCount)
+    }
+
+    /// When the event at a position was appended (0 for position 0).
+    func recordedAt(position: Int64) throws -> Int64 {
+        try read {
+            let statement = try database.prepare("SELECT recorded_at FROM events WHERE position = ?")
+            statement.bind(1, position)
+            return try statement.step() ? statement.int(0) : 0
+        }
     }
 
     /// The chain hash at a position (nil past the end of the log).

@@ -92,6 +92,7 @@ public final class AppendSession {
     private let insertDocument: Statement
     private let insertEvent: Statement
     private let insertCheckpoint: Statement
+    private let insertSignature: Statement
     private let insertDictionary: Statement
 
     private var nextPosition: Int64 = 1
@@ -140,6 +141,8 @@ public final class AppendSession {
             """)
         insertCheckpoint = try database.prepare(
             "INSERT OR IGNORE INTO checkpoints (position, chain, recorded_at) VALUES (?, ?, ?)")
+        insertSignature = try database.prepare(
+            "INSERT INTO checkpoint_signatures (position, public_key, signature) VALUES (?, ?, ?)")
         insertDictionary = try database.prepare(
             "INSERT INTO dictionaries (sha256, trained_at, sample_count, bytes) VALUES (?, ?, ?, ?)")
         try begin()
@@ -163,6 +166,12 @@ public final class AppendSession {
             previousChain = HashChain.genesis
         }
         lastCheckpoint = try database.scalarInt("SELECT max(position) FROM checkpoints") ?? 0
+        if store.checkpointSigner == nil,
+            try database.scalarInt("SELECT count(*) FROM checkpoint_signatures WHERE position = \(lastCheckpoint)") == 1
+        {
+            // An unsigned tail would fail `verify --public-key`; say so now rather than at the next audit.
+            throw StoreError.signingKeyRequired(path: store.path)
+        }
         nextDocumentID = (try database.scalarInt("SELECT max(id) FROM documents") ?? 0) + 1
         streams.removeAll(keepingCapacity: true)
         dictionaryLoaded = false
@@ -329,6 +338,13 @@ public final class AppendSession {
         insertCheckpoint.bind(2, blob: previousChain)
         insertCheckpoint.bind(3, recordedAt)
         try insertCheckpoint.run()
+        if let signer = store.checkpointSigner, database.changes == 1 {
+            let fields = SignedCheckpoint.Fields(position: position, chain: previousChain, recordedAt: recordedAt)
+            insertSignature.bind(1, position)
+            insertSignature.bind(2, blob: signer.publicKey.bytes)
+            insertSignature.bind(3, blob: signer.sign(fields))
+            try insertSignature.run()
+        }
         lastCheckpoint = position
     }
 

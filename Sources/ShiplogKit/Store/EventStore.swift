@@ -10,6 +10,8 @@ public final class EventStore {
     let database: Database
     /// Opened from read-only media: queries and verify work, appends are refused.
     public let readOnly: Bool
+    /// Signs every checkpoint this store appends from now on (`shiplog keygen` makes the key).
+    public var checkpointSigner: CheckpointSigner?
 
     public enum OpenMode: Sendable {
         /// Create the file (and its directory) when missing, then migrate.
@@ -46,6 +48,16 @@ public final class EventStore {
             throw StoreError.notAStore(path: path, reason: "\(error)")
         }
         do {
+            // An emptied file (truncated to 0 bytes, or a database with nothing in it) is not a
+            // store: only `init` creates the schema, or a wiped log would verify as a new, empty
+            // one. Checked before anything is written to the file.
+            if mode == .existing, try database.scalarInt("PRAGMA user_version") == 0,
+                try database.scalarInt("SELECT count(*) FROM sqlite_master") == 0
+            {
+                throw StoreError.notAStore(
+                    path: path,
+                    reason: "it is empty (no shiplog schema: a 0-byte file or an empty database); `shiplog init` creates a store")
+            }
             try configure(creating: !exists)
             try Migrator.migrate(database, path: path, readOnly: readOnly)
         } catch let error as StoreError {

@@ -12,6 +12,8 @@ public enum StoreError: Error, CustomStringConvertible, Sendable {
     case versionConflict(stream: String, expected: ExpectedVersion, actual: Int64)
     /// An event id is already stored with different content.
     case conflictingDuplicate(id: String, position: Int64)
+    /// The store's checkpoints are signed and this append was given no signing key.
+    case signingKeyRequired(path: String)
     /// The database refused the operation (read-only file, disk full, I/O error, …).
     case database(path: String, DatabaseError)
 
@@ -29,6 +31,9 @@ public enum StoreError: Error, CustomStringConvertible, Sendable {
             return "stream \(stream) is at version \(actual), expected \(expected)"
         case .conflictingDuplicate(let id, let position):
             return "event id \(id) is already stored at position \(position) with different content"
+        case .signingKeyRequired(let path):
+            return "\(path) has signed checkpoints, so appending needs the signing key (--signing-key FILE, "
+                + "$SHIPLOG_SIGNING_KEY_FILE or $SHIPLOG_SIGNING_KEY); nothing was appended"
         case .database(let path, let error):
             if error.isReadOnly { return "\(path) is read-only: \(error.message)" }
             if error.isDiskFull { return "the disk holding \(path) is full; nothing was appended (\(error.message))" }

@@ -16,6 +16,10 @@ public struct VerifyReport: Sendable {
     public var dictionaries: Int64 = 0
     public var headPosition: Int64 = 0
     public var headChain: String = Hex.encode(HashChain.genesis)
+    /// Checkpoints with a valid signature (by a trusted key when `verify` was given any).
+    public var signedCheckpoints: Int64 = 0
+    /// The last position a valid (trusted) signature covers; 0 when none does.
+    public var signedThrough: Int64 = 0
     public var failure: IntegrityFailure?
 
     public var ok: Bool { failure == nil }
@@ -37,19 +41,44 @@ public struct ChainAnchor: Sendable, Equatable {
         } else {
             position = nil
         }
+        signed = nil
     }
+
+    /// The head as `shiplog anchor` printed it (signed or not).
+    public init(_ checkpoint: SignedCheckpoint) {
+        position = checkpoint.fields.position
+        chain = Hex.encode(checkpoint.fields.chain)
+        signed = checkpoint
+    }
+
+    /// The checkpoint this anchor was printed from, when it came from `shiplog anchor`.
+    public let signed: SignedCheckpoint?
 }
 
 extension EventStore {
     /// Recomputes every document checksum, the whole hash chain, the stream versions and the
-    /// checkpoints, and reports the first position that does not match.
-    public func verify(anchor: ChainAnchor? = nil, progress: ((Int64) -> Void)? = nil) throws -> VerifyReport {
+    /// checkpoints and their signatures, checks the schema against the migrations and the file
+    /// with SQLite's integrity_check, and reports the first position that does not match.
+    ///
+    /// With `publicKeys`, every event must be covered by a checkpoint validly signed by one of
+    /// them (a signature over the chain head covers every event up to it).
+    public func verify(
+        anchor: ChainAnchor? = nil, publicKeys: [CheckpointPublicKey] = [], progress: ((Int64) -> Void)? = nil
+    ) throws -> VerifyReport {
         try read {
             var report = VerifyReport()
             var loader = DocumentLoader(database: database)
             func fail(_ position: Int64, _ reason: String) -> VerifyReport {
                 report.failure = IntegrityFailure(position: position, reason: reason)
                 return report
+            }
+            if let signed = anchor?.signed, let key = signed.publicKey {
+                guard signed.signatureIsValid else {
+                    return fail(signed.fields.position, "the anchor's signature is not valid (the anchor was altered)")
+                }
+                if !publicKeys.isEmpty, !publicKeys.contains(key) {
+                    return fail(signed.fields.position, "the anchor is signed by \(key), not by the given public key")
+                }
             }
 
             let dictionaries = try database.prepare("SELECT id, sha256, bytes FROM dictionaries ORDER BY id")
@@ -60,11 +89,16 @@ extension EventStore {
                 }
             }
 
-            let checkpoints = try database.prepare("SELECT position, chain, recorded_at FROM checkpoints ORDER BY position")
+            let checkpoints = try database.prepare(
+                """
+                SELECT c.position, c.chain, c.recorded_at, s.public_key, s.signature
+                FROM checkpoints c LEFT JOIN checkpoint_signatures s ON s.position = c.position ORDER BY c.position
+                """)
             var nextCheckpoint: (position: Int64, chain: [UInt8], recordedAt: Int64)?
             func advanceCheckpoint() throws {
                 nextCheckpoint = try checkpoints.step() ? (checkpoints.int(0), checkpoints.blob(1), checkpoints.int(2)) : nil
             }
+            var untrustedSigners: Set<String> = []
             try advanceCheckpoint()
             var lastGoodCheckpoint: Int64 = 0
 
@@ -148,6 +182,24 @@ extension EventStore {
                             were rewritten and re-hashed
                             """)
                     }
+                    if !checkpoints.isNull(4) {
+                        let signed = SignedCheckpoint(
+                            fields: .init(position: position, chain: chain, recordedAt: checkpoint.recordedAt),
+                            publicKey: try? CheckpointPublicKey(bytes: checkpoints.blob(3), origin: "its public key"),
+                            signature: checkpoints.blob(4))
+                        guard signed.signatureIsValid else {
+                            return fail(report.signedThrough + 1, """
+                                the signature of the checkpoint at position \(position) is not valid: the checkpoint or \
+                                its signature was made without the signing key
+                                """)
+                        }
+                        if publicKeys.isEmpty || publicKeys.contains(signed.publicKey!) {
+                            report.signedThrough = position
+                            report.signedCheckpoints += 1
+                        } else {
+                            untrustedSigners.insert(signed.publicKey!.description)
+                        }
+                    }
                     lastGoodCheckpoint = position
                     report.checkpoints += 1
                     try advanceCheckpoint()
@@ -170,17 +222,44 @@ extension EventStore {
             }
             if let anchor {
                 if let position = anchor.position, position > report.headPosition {
-                    return fail(report.headPosition + 1, "the anchor names position \(position), past the end of the log")
+                    return fail(report.headPosition + 1, """
+                        the anchor names position \(position), past the end of the log at \(report.headPosition): \
+                        events were removed from the end
+                        """)
                 }
                 if anchor.position == nil, report.headChain != anchor.chain {
                     return fail(report.headPosition, "the head \(report.headChain) differs from the anchor \(anchor.chain)")
                 }
             }
-            // The log read back whole; damage elsewhere in the file (an index, a projection) is
-            // SQLite's own check to find. Position 0: no event is to blame.
-            let check = try database.prepare("PRAGMA quick_check(1)")
+            if report.headPosition > 0, lastGoodCheckpoint != report.headPosition {
+                // Every append ends with a checkpoint at its last event: events past the last one
+                // were put in the file some other way (a plain INSERT), or the log was cut mid-append.
+                return fail(lastGoodCheckpoint + 1, """
+                    the log ends at position \(report.headPosition) with no checkpoint there (every append records \
+                    one at its last event): events \(lastGoodCheckpoint + 1)…\(report.headPosition) were added outside \
+                    shiplog, or events after them were removed
+                    """)
+            }
+            if !publicKeys.isEmpty, report.signedThrough < report.headPosition {
+                let others = untrustedSigners.isEmpty ? "" : " (signed by another key: \(untrustedSigners.sorted().joined(separator: ", ")))"
+                let last = report.signedThrough == 0
+                    ? "no checkpoint is signed by the given key" : "the last checkpoint it signed is at \(report.signedThrough)"
+                return fail(report.signedThrough + 1, """
+                    positions \(report.signedThrough + 1)…\(report.headPosition) are not covered by a valid signature \
+                    of the given public key\(others): \(last); they may have been forged or rewritten
+                    """)
+            }
+            // Position 0 from here on: no event is to blame. A dropped or altered trigger lets the
+            // log be edited; an altered index makes queries skip events the table still holds.
+            if let difference = try SchemaCheck.difference(database) {
+                return fail(0, difference)
+            }
+            // The log read back whole; damage elsewhere in the file (an index that no longer
+            // matches its table, a projection) is SQLite's full check to find: quick_check skips
+            // comparing indexes with their tables.
+            let check = try database.prepare("PRAGMA integrity_check(1)")
             if try check.step(), let result = check.optionalText(0), result != "ok" {
-                return fail(0, "the database file is damaged outside the log's events (SQLite quick_check: \(result))")
+                return fail(0, "the database file is damaged outside the log's events (SQLite integrity_check: \(result))")
             }
             return report
         }
@@ -209,5 +288,64 @@ extension EventStore {
             return "its \(name) column differs from its data (the event was altered)"
         }
         return generic
+    }
+}
+
+/// Compares the schema in a store with the one its migrations create.
+enum SchemaCheck {
+    /// The schema objects the embedded migrations create: name -> (type, table, SQL).
+    static let expected: [String: SchemaObject] = {
+        // A migration that does not apply to an empty in-memory database is a bug the schema tests catch.
+        let database = try! Database(path: ":memory:", mode: .readWriteCreate)
+        for migration in EmbeddedSchema.migrations { try! database.execute(migration.sql) }
+        return try! objects(database)
+    }()
+
+    struct SchemaObject: Equatable {
+        let type: String
+        let table: String
+        let sql: String?
+    }
+
+    static func objects(_ database: Database) throws -> [String: SchemaObject] {
+        let statement = try database.prepare("SELECT type, name, tbl_name, sql FROM sqlite_master")
+        var objects: [String: SchemaObject] = [:]
+        while try statement.step() {
+            objects[statement.text(1)] = SchemaObject(
+                type: statement.text(0), table: statement.text(2), sql: statement.optionalText(3))
+        }
+        return objects
+    }
+
+    /// What differs, first the missing objects, then the altered, then the added; nil when nothing does.
+    static func difference(_ database: Database) throws -> String? {
+        let found = try objects(database)
+        for (name, object) in expected.sorted(by: { $0.key < $1.key }) {
+            guard let actual = found[name] else {
+                return "the \(object.type) \(name) the migrations created is missing (dropped: the log can then be changed unseen)"
+            }
+            if actual != object {
+                return "the \(object.type) \(name) differs from the one the migrations created (it was replaced)"
+            }
+        }
+        // ANALYZE and PRAGMA optimize keep the query planner's statistics in sqlite_stat tables: harmless.
+        let added = found.sorted(by: { $0.key < $1.key }).first { expected[$0.key] == nil && !$0.key.hasPrefix("sqlite_stat") }
+        if let (name, object) = added {
+            return "the \(object.type) \(name) on \(object.table) was not created by the migrations (it was added)"
+        }
+        let applied = try database.prepare("SELECT version, name, sha256 FROM schema_migrations ORDER BY version")
+        var version = 0
+        while try applied.step() {
+            version += 1
+            let migration = version <= EmbeddedSchema.migrations.count ? EmbeddedSchema.migrations[version - 1] : nil
+            let expectedSHA = migration.map { Hex.encode(SHA256Digest.of(Array($0.sql.utf8))) }
+            if applied.int(0) != Int64(version) || applied.text(1) != migration?.name || applied.text(2) != expectedSHA {
+                return "schema_migrations row \(version) does not name the migration this shiplog applies as number \(version)"
+            }
+        }
+        if version != EmbeddedSchema.migrations.count {
+            return "schema_migrations records \(version) migrations, not \(EmbeddedSchema.migrations.count)"
+        }
+        return nil
     }
 }

@@ -104,19 +104,40 @@ public enum System {
     /// Writes a whole file, replacing it atomically (write to a temporary file, then rename).
     public static func writeFile(_ path: String, _ bytes: [UInt8]) throws(SystemError) {
         let temporary = path + ".tmp-\(getpid())"
-        let writer = try FileWriter(path: temporary)
-        do {
-            try writer.write(bytes)
-            try writer.close()
-        } catch {
-            unlink(temporary)
-            throw error
-        }
+        try write(bytes, to: try FileWriter(path: temporary), removingOnFailure: temporary)
         if rename(temporary, path) != 0 {
             let reason = errorText()
             unlink(temporary)
             throw SystemError(path: path, reason: "cannot replace file: \(reason)")
         }
+    }
+
+    /// Creates a file that must not exist yet, readable by its owner only when `private` (a key).
+    public static func createNewFile(_ path: String, _ bytes: [UInt8], private: Bool) throws(SystemError) {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL, `private` ? 0o600 : 0o644)
+        guard descriptor >= 0 else {
+            let reason = errno == EEXIST ? "it already exists (refusing to overwrite it)" : errorText()
+            throw SystemError(path: path, reason: "cannot create: \(reason)")
+        }
+        try write(bytes, to: FileWriter(descriptor: descriptor, path: path, owned: true), removingOnFailure: path)
+    }
+
+    /// Writes and closes (syncing); a file that could not be written whole is removed.
+    private static func write(_ bytes: [UInt8], to writer: FileWriter, removingOnFailure path: String) throws(SystemError) {
+        do {
+            try writer.write(bytes)
+            try writer.close()
+        } catch {
+            unlink(path)
+            throw error
+        }
+    }
+
+    /// The permission bits of a file (0o600…), nil when it cannot be read.
+    public static func permissions(_ path: String) -> UInt32? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return UInt32(info.st_mode) & 0o777
     }
 
     public static func removeFile(_ path: String) {
@@ -201,9 +222,9 @@ public final class FileWriter {
     }
 
     /// Writes to an already open descriptor (1 for standard output, 2 for standard error).
-    public init(descriptor: Int32, path: String) {
+    public init(descriptor: Int32, path: String, owned: Bool = false) {
         self.descriptor = descriptor
-        ownsDescriptor = false
+        ownsDescriptor = owned
         self.path = path
     }
 
