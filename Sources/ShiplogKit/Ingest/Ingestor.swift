@@ -19,6 +19,19 @@ public struct Rejection: Sendable, CustomStringConvertible {
     public var description: String { "\(origin): \(reason)" }
 }
 
+/// Documents read and normalized from memory, not yet appended (`Ingestor.prepare(bytes:name:)`).
+public struct PreparedInput: Sendable {
+    public var documents = 0
+    public var prepared: [PreparedDocument] = []
+    public var ignored = 0
+    /// Why documents were ignored, with counts.
+    public var ignoredReasons: [String: Int] = [:]
+    public var rejections: [Rejection] = []
+    public var redactions = 0
+
+    public init() {}
+}
+
 /// What an ingest run did.
 public struct IngestReport: Sendable {
     public var documents = 0
@@ -171,6 +184,31 @@ public final class Ingestor {
             }
         }
         return report
+    }
+
+    /// Reads and normalizes documents held in memory (a request body) without appending them:
+    /// what a server checks before it acknowledges anything. `name` stands for the file in the
+    /// origins of rejections.
+    public func prepare(bytes: [UInt8], name: String, receivedAt: Timestamp = System.now()) throws -> PreparedInput {
+        var input = PreparedInput()
+        let reader = InputReader(bytes: bytes, name: name)
+        while let item = try reader.next() {
+            input.documents += 1
+            switch item {
+            case .invalid(let origin, let reason, let bytes):
+                input.rejections.append(Rejection(origin: origin, reason: reason, bytes: bytes))
+            case .document(let document):
+                input.redactions += document.redactions
+                switch prepare(document, receivedAt: receivedAt) {
+                case .success(.some(let ready)): input.prepared.append(ready)
+                case .success(.none): input.ignored += 1
+                case .failure(let error):
+                    input.rejections.append(Rejection(origin: document.origin, reason: error.reason, bytes: document.bytes))
+                }
+            }
+        }
+        input.ignoredReasons = ignored
+        return input
     }
 
     /// One input document after reading and normalizing.
