@@ -27,15 +27,10 @@ struct Trace: ParsableCommand {
         try opened.ensureProjections()
         let newest = limit.map { $0 == 0 ? nil : $0 } ?? (output.format == .table ? 20 : nil)
         let result = try queryFailure { try opened.trace(ref, newestImages: newest) }
-        switch output.format {
-        case .json: Terminal.write(JSONWriter.pretty(.object(result.record)) + "\n")
-        case .ndjson: Terminal.write(JSONWriter.compact(.object(result.record)) + "\n")
-        case .csv:
-            // One row per deployment: the part of a trace that answers "where did it run, when".
-            let writer = RecordWriter(format: .csv, columns: DeploymentSummary.csvColumns, output: Terminal.output)
-            for deployment in result.deployments { try writer.write(deployment.record) }
-            try writer.finish()
-        case .table: Terminal.write(Self.render(result))
+        if output.format == .table {
+            Terminal.write(Self.render(result))
+        } else {
+            try Terminal.write(Answers.trace(result, format: output.format))
         }
     }
 

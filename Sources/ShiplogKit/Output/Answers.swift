@@ -49,11 +49,18 @@ public enum Answers {
         return Answer(bytes: Array((JSONWriter.compact(.object(record)) + "\n").utf8), format: .ndjson)
     }
 
-    /// `events`: the matching events in log order, streamed into the answer.
+    /// `events`: the matching events in log order.
     public static func events(_ store: EventStore, _ filter: EventFilter, format: OutputFormat) throws -> Answer {
-        try records(format, columns: StoredEvent.recordColumns) { write in
-            try store.events(filter) { try write($0.record) }
-        }
+        let output = FileWriter.inMemory()
+        try events(store, filter, format: format, to: output)
+        return Answer(bytes: output.collected, format: format)
+    }
+
+    /// The same, streamed to `output` as it is read (constant memory, for the whole log).
+    public static func events(_ store: EventStore, _ filter: EventFilter, format: OutputFormat, to output: FileWriter) throws {
+        let writer = RecordWriter(format: format, columns: StoredEvent.recordColumns, output: output)
+        try store.events(filter) { try writer.write($0.record) }
+        try writer.finish()
     }
 
     /// Writes records with a `RecordWriter` into memory.
