@@ -51,6 +51,31 @@ struct Handlers: Sendable {
                 return try Answers.rollback(try store.planRollback(rollback), format: query.format)
             }
         }
+        router.get("api/diff") { request, _ in try await self.read(request) { store, query in
+            guard let from = query["from"], let to = query["to"] else { throw BadQuery("from and to are required") }
+            if let service = query["service"] {
+                let cluster = try store.cluster(ofService: service, given: query["cluster"])
+                return try Answers.diff(try store.diff(cluster: cluster, service: service, from: from, to: to), format: query.format)
+            }
+            guard let fromRevision = TaskDefinitionID(from), let toRevision = TaskDefinitionID(to) else {
+                throw BadQuery("from and to must be family:revision (or give service)")
+            }
+            return try Answers.diff(try store.diff(fromRevision, toRevision), format: query.format)
+        } }
+        router.get("api/metrics") { request, _ in try await self.read(request) { store, query in
+            var metrics = MetricsRequest()
+            metrics.cluster = query["cluster"]
+            metrics.service = query["service"]
+            if let service = metrics.service { _ = try store.cluster(ofService: service, given: metrics.cluster) }
+            metrics.since = try query.time("since")
+            metrics.until = try query.time("until")
+            metrics.asOf = try query.time("asOf")
+            if let by = query["by"] {
+                guard let period = MetricsPeriod(rawValue: by) else { throw BadQuery("by must be day, week or month") }
+                metrics.period = period
+            }
+            return try Answers.metrics(try store.metrics(metrics), format: query.format)
+        } }
         router.get("api/events") { request, _ in try await self.read(request) { store, query in
             var filter = EventFilter()
             filter.types = query.all("type")

@@ -156,6 +156,11 @@ import Testing
             ("/api/trace/a1b2c3d", ["trace", "a1b2c3d", "--format", "json"]),
             ("/api/rollback/P2", ["rollback", "P2", "--format", "json"]),
             ("/api/events?type=deployment&service=P1", ["events", "--type", "deployment", "--service", "P1", "--format", "json"]),
+            ("/api/diff?from=p1-crawler:7&to=p1-crawler:8", ["diff", "p1-crawler:7", "p1-crawler:8", "--format", "json"]),
+            ("/api/diff?service=P1&from=7&to=8&format=csv", ["diff", "P1", "7", "8", "--format", "csv"]),
+            ("/api/metrics?asOf=2026-03-09T00:00:00Z", ["metrics", "--as-of", "2026-03-09T00:00:00Z", "--format", "json"]),
+            ("/api/metrics?asOf=2026-03-09T00:00:00Z&by=day&format=csv",
+             ["metrics", "--as-of", "2026-03-09T00:00:00Z", "--by", "day", "--format", "csv"]),
         ]
         for (path, command) in pairs {
             let served = try server.request("GET", path, headers: read)
@@ -309,7 +314,8 @@ extension ServeTests {
         try observe("GET", "/readyz")
         for path in ["/api/where", "/api/where?format=csv", "/api/where?format=ndjson", "/api/where?asOf=never", "/api/history/P1",
                      "/api/history/P1?format=csv", "/api/history/P9", "/api/trace/p1-crawler:7", "/api/trace/nothing",
-                     "/api/rollback/P2", "/api/rollback/P1", "/api/events?type=deployment", "/api/events?format=ndjson&limit=3"] {
+                     "/api/rollback/P2", "/api/rollback/P1", "/api/events?type=deployment", "/api/events?format=ndjson&limit=3",
+                     "/api/diff?from=p1-crawler:7&to=p1-crawler:8", "/api/diff?from=7", "/api/metrics", "/api/metrics?by=year"] {
             try observe("GET", path, headers: read)
         }
         try observe("GET", "/api/where")

@@ -49,6 +49,25 @@ public enum Answers {
         return Answer(bytes: Array((JSONWriter.compact(.object(record)) + "\n").utf8), format: .ndjson)
     }
 
+    /// `diff`: one object, or in CSV one row per change.
+    public static func diff(_ diff: RevisionDiff, format: OutputFormat) throws -> Answer {
+        try single(diff.record, format: format) {
+            try records(.csv, columns: ["what", "name", "from", "to"]) { write in
+                for row in diff.rows {
+                    try write(["what": .string(row[0]), "name": .string(row[1]), "from": .string(row[2]), "to": .string(row[3])])
+                }
+            }
+        }
+    }
+
+    /// `metrics`: the whole answer as one object, or in NDJSON and CSV a row per service and period.
+    public static func metrics(_ metrics: DeliveryMetrics, format: OutputFormat) throws -> Answer {
+        if format == .json { return try single(metrics.record, format: .json) { preconditionFailure() } }
+        return try records(format, columns: DeliveryMetrics.csvColumns) { write in
+            for row in metrics.rows { try write(row) }
+        }
+    }
+
     /// `events`: the matching events in log order.
     public static func events(_ store: EventStore, _ filter: EventFilter, format: OutputFormat) throws -> Answer {
         let output = FileWriter.inMemory()
