@@ -24,8 +24,11 @@ actor GroupCommitter {
     /// Requests per transaction at most, so one transaction stays short.
     static let maximumRequestsPerCommit = 512
 
-    init(store: UncheckedStore) {
+    private let metrics: ServerMetrics
+
+    init(store: UncheckedStore, metrics: ServerMetrics) {
         self.store = store
+        self.metrics = metrics
         thread = NIOThreadPool(numberOfThreads: 1)
         thread.start()
     }
@@ -50,6 +53,7 @@ actor GroupCommitter {
             let requests = batch.map(\.documents)
             do {
                 let results = try await thread.runIfActive { try Self.commit(requests, to: store.store) }
+                metrics.committed()
                 for (entry, result) in zip(batch, results) { entry.continuation.resume(returning: result) }
             } catch {
                 for entry in batch { entry.continuation.resume(throwing: error) }

@@ -11,6 +11,7 @@ struct Handlers: Sendable {
     let configuration: ServerConfiguration
     let databasePath: String
     let committer: GroupCommitter
+    let metrics: ServerMetrics
     let logger: Logger
 
     func register(on router: Router<BasicRequestContext>) {
@@ -18,6 +19,11 @@ struct Handlers: Sendable {
         router.post("hooks/eventbridge") { request, _ in try await self.eventBridge(request) }
         router.post("events") { request, _ in try await self.events(request) }
         router.get("healthz") { _, _ in Self.json(.ok, ["status": "ok"]) }
+        router.get("metrics") { _, _ in
+            var headers = HTTPFields()
+            headers[.contentType] = "text/plain; version=0.0.4"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: self.metrics.text)))
+        }
         router.get("readyz") { _, _ in try await self.ready() }
         router.get("api/where") { request, _ in try await self.read(request) { store, query in
             let rows = try store.whereRunning(cluster: query["cluster"], service: query["service"],
@@ -147,16 +153,21 @@ struct Handlers: Sendable {
     /// Appends what was prepared, or says why not: all or nothing per request.
     private func store(_ input: PreparedInput) async throws -> Response {
         if !input.rejections.isEmpty {
+            metrics.refused(input.rejections.count)
             return Self.json(.badRequest, [
                 "error": .string(input.rejections[0].reason), "rejected": .number(String(input.rejections.count)),
                 "reasons": .array(input.rejections.prefix(100).map { .string($0.description) }), "appended": 0,
             ])
         }
         if input.prepared.isEmpty {
+            metrics.ignored(input.ignored)
             let reason = input.ignoredReasons.keys.sorted().first ?? "no document"
             return Self.json(.accepted, ["appended": 0, "duplicates": 0, "ignored": .number(String(input.ignored)), "reason": .string(reason)])
         }
+        let started = ContinuousClock.now
         let result = try await committer.append(input.prepared)
+        metrics.stored(appended: result.appended, duplicates: result.duplicates, ignored: input.ignored, took: ContinuousClock.now - started)
+        if !result.conflicts.isEmpty { metrics.refused(result.conflicts.count) }
         var answer: JSONObject = [
             "appended": .number(String(result.appended)), "duplicates": .number(String(result.duplicates)),
             "ignored": .number(String(input.ignored)),
@@ -171,10 +182,8 @@ struct Handlers: Sendable {
 
     /// Reads and normalizes a body off Swift's concurrency threads (it is CPU work on bytes).
     private func prepare(_ body: [UInt8], name: String) async throws -> PreparedInput {
-        let path = databasePath
-        return try await NIOThreadPool.singleton.runIfActive {
-            let store = try EventStore(path: path, mode: .existing)
-            return try Ingestor(store: store, options: IngestOptions()).prepare(bytes: body, name: name)
+        try await NIOThreadPool.singleton.runIfActive {
+            try Ingestor(preparingOnly: IngestOptions()).prepare(bytes: body, name: name)
         }
     }
 

@@ -25,10 +25,12 @@ public struct ShiplogHTTPServer: Sendable {
     public func run(logger: Logger, onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
         let writer = try EventStore(path: databasePath, mode: .existing)
         try writer.ensureProjections()
-        let committer = GroupCommitter(store: UncheckedStore(writer))
-        let handlers = Handlers(configuration: configuration, databasePath: databasePath, committer: committer, logger: logger)
+        let metrics = ServerMetrics()
+        let committer = GroupCommitter(store: UncheckedStore(writer), metrics: metrics)
+        let handlers = Handlers(configuration: configuration, databasePath: databasePath, committer: committer, metrics: metrics,
+                                logger: logger)
         let router = Router(context: BasicRequestContext.self)
-        router.add(middleware: RequestLog(logger: logger))
+        router.add(middleware: RequestLog(logger: logger, metrics: metrics))
         handlers.register(on: router)
         let app = Application(
             router: router,
@@ -55,6 +57,7 @@ final class UncheckedStore: @unchecked Sendable {
 /// (it may carry filters a user considers private) or a body.
 struct RequestLog<Context: RequestContext>: RouterMiddleware {
     let logger: Logger
+    let metrics: ServerMetrics
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let start = ContinuousClock.now
@@ -72,11 +75,24 @@ struct RequestLog<Context: RequestContext>: RouterMiddleware {
     }
 
     private func log(_ request: Request, status: Int, since start: ContinuousClock.Instant) {
+        metrics.request(route: Self.route(request.uri.path), method: request.method.rawValue, status: status)
         let elapsed = ContinuousClock.now - start
         let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
         logger.info("request", metadata: [
             "method": .string(request.method.rawValue), "path": .string(request.uri.path), "status": .stringConvertible(status),
             "ms": .string(String(Int(milliseconds * 10) / 10)),
         ])
+    }
+
+    /// The route a path belongs to, for a metric label: parameters dropped so the label set stays
+    /// small whatever callers send.
+    static func route(_ path: String) -> String {
+        for prefix in ["/api/history/", "/api/trace/", "/api/rollback/"] where path.hasPrefix(prefix) { return prefix + "*" }
+        switch path {
+        case "/hooks/github", "/hooks/eventbridge", "/events", "/healthz", "/readyz", "/metrics", "/api/where", "/api/events",
+            "/api/diff", "/api/metrics":
+            return path
+        default: return "other"
+        }
     }
 }

@@ -252,10 +252,27 @@ import Testing
         let server = try server()
         let lines = (1...50).map { NativeEvents.line(NativeEvents.deployment($0)) }.joined(separator: "\n")
         #expect(try server.request("POST", "/events", headers: [("Authorization", "Bearer \(Self.writeToken)")], body: Array(lines.utf8)).status == 200)
+        // Concurrent requests share transactions (group commit).
+        let port = server.port
+        let failures = LockedIDs()
+        DispatchQueue.concurrentPerform(iterations: 8) { client in
+            for index in 0..<25 {
+                let event = NativeEvents.deployment(1000 + client * 100 + index, service: "C\(client)")
+                let status = (try? HTTPClient.request(port: port, method: "POST", path: "/events",
+                                                      headers: [("Authorization", "Bearer \(Self.writeToken)")],
+                                                      body: Array(NativeEvents.line(event).utf8)))?.status
+                if status != 200 { failures.insert("\(client)-\(index): \(status ?? 0)") }
+            }
+        }
+        #expect(failures.count == 0, "\(failures.all)")
+        let metrics = try server.request("GET", "/metrics").text
+        #expect(metrics.contains("shiplog_events_appended_total 250"), "\(metrics)")
+        #expect(metrics.contains(#"shiplog_http_requests_total{route="/events",method="POST",status="200"} 201"#), "\(metrics)")
+        #expect(metrics.contains("shiplog_commits_total "))
         let (status, log) = server.stop()
         #expect(status == 0, "\(log)")
         #expect(log.contains("stopped"))
-        #expect(try storedEvents().count == 50)
+        #expect(try storedEvents().count == 250)
     }
 
     @Test func theConfigurationNamesSecretsAndNeverShowsThem() throws {
@@ -275,6 +292,25 @@ import Testing
 }
 
 extension ServeTests {
+    /// Appends that arrive while a transaction is being written share the next one.
+    @Test func concurrentAppendsShareTransactions() async throws {
+        try initStore()
+        let metrics = ServerMetrics()
+        let committer = GroupCommitter(store: UncheckedStore(try EventStore(path: db)), metrics: metrics)
+        let results = try await withThrowingTaskGroup(of: IntakeResult.self) { group in
+            for index in 0..<64 {
+                group.addTask { try await committer.append([NativeEvents.document(NativeEvents.deployment(index, service: "G\(index % 4)"))]) }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        await committer.shutdown()
+        #expect(results.map(\.appended).reduce(0, +) == 64)
+        let commits = String(decoding: metrics.text, as: UTF8.self).split(separator: "\n")
+            .first { $0.hasPrefix("shiplog_commits_total ") }.flatMap { Int($0.split(separator: " ")[1]) } ?? 0
+        #expect(commits >= 1 && commits < 32, "64 appends in \(commits) transactions")
+        #expect(try EventStore(path: db).verify().ok)
+    }
+
     /// Every route and most statuses, observed on a live server, checked against
     /// schema/openapi.yaml by tools/openapi-check (documented routes never observed fail too).
     @Test func theServerMatchesItsOpenAPIDocument() throws {
@@ -311,6 +347,7 @@ extension ServeTests {
         let conflicting = NativeEvents.deployment(2, id: NativeEvents.deployment(1).id)
         try observe("POST", "/events", headers: write, body: Array(NativeEvents.line(conflicting).utf8))
         try observe("GET", "/healthz")
+        try observe("GET", "/metrics")
         try observe("GET", "/readyz")
         for path in ["/api/where", "/api/where?format=csv", "/api/where?format=ndjson", "/api/where?asOf=never", "/api/history/P1",
                      "/api/history/P1?format=csv", "/api/history/P9", "/api/trace/p1-crawler:7", "/api/trace/nothing",

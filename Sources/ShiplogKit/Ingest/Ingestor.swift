@@ -64,11 +64,22 @@ public struct IngestOptions: Sendable {
 /// By default a run is all or nothing: every document is read and checked, every problem is
 /// reported, and only when there is none is anything committed.
 public final class Ingestor {
-    private let store: EventStore
+    /// Nil for an ingestor that only prepares documents (a server, before it appends them).
+    private let store: EventStore?
     private let options: IngestOptions
     private let forcedAdapter: (any SourceAdapter)?
 
-    public init(store: EventStore, options: IngestOptions) throws(AdapterError) {
+    public convenience init(store: EventStore, options: IngestOptions) throws(AdapterError) {
+        try self.init(store: Optional(store), options: options)
+    }
+
+    /// An ingestor that reads and normalizes (`prepare(bytes:name:)`) but never appends: it needs
+    /// no store, so a server can prepare requests in parallel with the one writer.
+    public convenience init(preparingOnly options: IngestOptions) throws(AdapterError) {
+        try self.init(store: nil, options: options)
+    }
+
+    private init(store: EventStore?, options: IngestOptions) throws(AdapterError) {
         self.store = store
         self.options = options
         if let name = options.forcedSource {
@@ -126,6 +137,7 @@ public final class Ingestor {
         }
         func flush() throws {
             guard !batch.isEmpty else { return }
+            guard let store else { preconditionFailure("an ingestor made with init(preparingOnly:) does not append") }
             if session == nil { session = try store.beginAppend() }
             let outcomes = try session!.append(batch)
             for (index, outcome) in outcomes.enumerated() {
@@ -180,7 +192,7 @@ public final class Ingestor {
                 let result = try session.commit()
                 report.appended = result.appended
                 report.duplicates = result.duplicates
-                if result.appended >= 50_000 { store.checkpointWAL() }
+                if result.appended >= 50_000 { store?.checkpointWAL() }
             }
         }
         return report
