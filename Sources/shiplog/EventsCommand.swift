@@ -61,8 +61,6 @@ struct Events: ParsableCommand {
             Terminal.write(table.rows.isEmpty ? "no events\n" : table.render())
             return
         }
-        let writer = RecordWriter(format: output.format, columns: StoredEvent.recordColumns, output: Terminal.output)
-        try opened.events(filter) { event in try writer.write(event.record) }
-        try writer.finish()
+        try Answers.events(opened, filter, format: output.format, to: Terminal.output)
     }
 }

@@ -38,13 +38,10 @@ struct Metrics: ParsableCommand {
         request.period = by
         request.asOf = asOf?.timestamp ?? known.knownAt?.timestamp
         let metrics = try opened.asKnown(at: known.knownAt?.timestamp) { try opened.metrics(request) }
-        switch output.format {
-        case .json: Terminal.write(JSONWriter.pretty(.object(metrics.record)) + "\n")
-        case .ndjson, .csv:
-            let writer = RecordWriter(format: output.format, columns: DeliveryMetrics.csvColumns, output: Terminal.output)
-            for row in metrics.rows { try writer.write(row) }
-            try writer.finish()
-        case .table: Self.printTable(metrics)
+        if output.format == .table {
+            Self.printTable(metrics)
+        } else {
+            try Terminal.write(Answers.metrics(metrics, format: output.format))
         }
     }
 

@@ -65,9 +65,7 @@ struct Rollback: ParsableCommand {
             try System.writeFile(file, Array((JSONWriter.pretty(registration.input) + "\n").utf8))
         }
         if output.format != .table {
-            var record = plan.record
-            if let recorded { record["recorded"] = .string(recorded) }
-            Terminal.write((output.format == .json ? JSONWriter.pretty(.object(record)) : JSONWriter.compact(.object(record))) + "\n")
+            try Terminal.write(Answers.rollback(plan, recorded: recorded, format: output.format))
             return
         }
         var text = """

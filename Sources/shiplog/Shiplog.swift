@@ -23,6 +23,7 @@ struct Shiplog: ParsableCommand {
         subcommands: [
             Init.self, Ingest.self, Record.self, Events.self, Where.self, History.self, Trace.self, Diff.self, Rollback.self,
             MarkBad.self, Audit.self, Metrics.self, Report.self, Export.self, Verify.self, Anchor.self, Keygen.self, Rebuild.self, Stats.self, Demo.self,
+            Serve.self,
         ])
 
     /// `--db` is global: `shiplog --db x.db where` means `shiplog where --db x.db`.

@@ -34,6 +34,11 @@ enum Terminal {
         try? output.write(text)
     }
 
+    /// A query's answer in a machine format, as the server also sends it.
+    static func write(_ answer: Answer) {
+        try? output.write(answer.bytes)
+    }
+
     static func flush() {
         try? output.flush()
         try? errors.flush()

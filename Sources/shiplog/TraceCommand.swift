@@ -27,15 +27,10 @@ struct Trace: ParsableCommand {
         try opened.ensureProjections()
         let newest = limit.map { $0 == 0 ? nil : $0 } ?? (output.format == .table ? 20 : nil)
         let result = try queryFailure { try opened.trace(ref, newestImages: newest) }
-        switch output.format {
-        case .json: Terminal.write(JSONWriter.pretty(.object(result.record)) + "\n")
-        case .ndjson: Terminal.write(JSONWriter.compact(.object(result.record)) + "\n")
-        case .csv:
-            // One row per deployment: the part of a trace that answers "where did it run, when".
-            let writer = RecordWriter(format: .csv, columns: DeploymentSummary.csvColumns, output: Terminal.output)
-            for deployment in result.deployments { try writer.write(deployment.record) }
-            try writer.finish()
-        case .table: Terminal.write(Self.render(result))
+        if output.format == .table {
+            Terminal.write(Self.render(result))
+        } else {
+            try Terminal.write(Answers.trace(result, format: output.format))
         }
     }
 
@@ -107,44 +102,14 @@ struct Diff: ParsableCommand {
             return try opened.diff(cluster: resolvedCluster, service: references[0], from: references[1], to: references[2])
         }
         switch output.format {
-        case .json: Terminal.write(JSONWriter.pretty(.object(diff.record)) + "\n")
-        case .ndjson: Terminal.write(JSONWriter.compact(.object(diff.record)) + "\n")
-        case .csv:
-            let writer = RecordWriter(format: .csv, columns: ["what", "name", "from", "to"], output: Terminal.output)
-            for row in Self.rows(diff) { try writer.write(["what": .string(row[0]), "name": .string(row[1]), "from": .string(row[2]), "to": .string(row[3])]) }
-            try writer.finish()
+        case .json, .ndjson, .csv: try Terminal.write(Answers.diff(diff, format: output.format))
         case .table:
             var table = TextTable([.init("WHAT"), .init("NAME", flexible: true), .init("FROM", flexible: true), .init("TO", flexible: true)])
-            for row in Self.rows(diff) { table.append(row) }
+            for row in diff.rows { table.append(row) }
             Terminal.write("\(diff.from.taskDefinition) → \(diff.to.taskDefinition)\n" + table.render())
             if !diff.hasChanges { Terminal.write("no change in images, digests, environment, secrets, cpu or memory\n") }
             if let reason = diff.commitsUnknownReason { Terminal.write("commits between: unknown (\(reason))\n") }
         }
-    }
-
-    static func rows(_ diff: RevisionDiff) -> [[String]] {
-        var rows: [[String]] = []
-        for container in diff.containers where container.change != "unchanged" || container.fromDigest != nil {
-            rows.append(["image", container.name + (container.change == "unchanged" ? "" : " (\(container.change))"),
-                         [container.fromImage.map(Abbreviate.image), container.fromDigest.map(Abbreviate.digest)].compactMap { $0 }
-                             .joined(separator: " @"),
-                         [container.toImage.map(Abbreviate.image), container.toDigest.map(Abbreviate.digest)].compactMap { $0 }
-                             .joined(separator: " @")])
-        }
-        for key in diff.environmentAdded { rows.append(["env", key, "-", "added"]) }
-        for key in diff.environmentRemoved { rows.append(["env", key, "removed", "-"]) }
-        for key in diff.secretsAdded { rows.append(["secret", key, "-", "added"]) }
-        for key in diff.secretsRemoved { rows.append(["secret", key, "removed", "-"]) }
-        for key in diff.secretsChanged { rows.append(["secret", key, "valueFrom", "changed"]) }
-        if diff.from.cpu != diff.to.cpu { rows.append(["cpu", "", diff.from.cpu.map(String.init) ?? "-", diff.to.cpu.map(String.init) ?? "-"]) }
-        if diff.from.memory != diff.to.memory {
-            rows.append(["memory", "", diff.from.memory.map(String.init) ?? "-", diff.to.memory.map(String.init) ?? "-"])
-        }
-        rows.append(["commit", "", diff.from.commit.map(Abbreviate.commit) ?? "?", diff.to.commit.map(Abbreviate.commit) ?? "?"])
-        for commit in diff.commits {
-            rows.append(["change", Abbreviate.commit(commit.sha), commit.author ?? "", commit.message ?? ""])
-        }
-        return rows
     }
 }
 

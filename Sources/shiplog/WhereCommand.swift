@@ -41,9 +41,7 @@ struct Where: ParsableCommand {
 
     static func print(_ rows: [ServiceStatus], format: OutputFormat) throws {
         guard format == .table else {
-            let writer = RecordWriter(format: format, columns: ServiceStatus.csvColumns, output: Terminal.output)
-            for row in rows { try writer.write(format == .csv ? row.flatRecord : row.record) }
-            try writer.finish()
+            try Terminal.write(Answers.services(rows, format: format))
             return
         }
         guard !rows.isEmpty else {
@@ -117,9 +115,7 @@ struct History: ParsableCommand {
 
     static func print(_ rows: [DeploymentSummary], format: OutputFormat) throws {
         guard format == .table else {
-            let writer = RecordWriter(format: format, columns: DeploymentSummary.csvColumns, output: Terminal.output)
-            for row in rows { try writer.write(row.record) }
-            try writer.finish()
+            try Terminal.write(Answers.deployments(rows, format: format))
             return
         }
         guard !rows.isEmpty else {

@@ -19,6 +19,19 @@ public struct Rejection: Sendable, CustomStringConvertible {
     public var description: String { "\(origin): \(reason)" }
 }
 
+/// Documents read and normalized from memory, not yet appended (`Ingestor.prepare(bytes:name:)`).
+public struct PreparedInput: Sendable {
+    public var documents = 0
+    public var prepared: [PreparedDocument] = []
+    public var ignored = 0
+    /// Why documents were ignored, with counts.
+    public var ignoredReasons: [String: Int] = [:]
+    public var rejections: [Rejection] = []
+    public var redactions = 0
+
+    public init() {}
+}
+
 /// What an ingest run did.
 public struct IngestReport: Sendable {
     public var documents = 0
@@ -51,11 +64,22 @@ public struct IngestOptions: Sendable {
 /// By default a run is all or nothing: every document is read and checked, every problem is
 /// reported, and only when there is none is anything committed.
 public final class Ingestor {
-    private let store: EventStore
+    /// Nil for an ingestor that only prepares documents (a server, before it appends them).
+    private let store: EventStore?
     private let options: IngestOptions
     private let forcedAdapter: (any SourceAdapter)?
 
-    public init(store: EventStore, options: IngestOptions) throws(AdapterError) {
+    public convenience init(store: EventStore, options: IngestOptions) throws(AdapterError) {
+        try self.init(store: Optional(store), options: options)
+    }
+
+    /// An ingestor that reads and normalizes (`prepare(bytes:name:)`) but never appends: it needs
+    /// no store, so a server can prepare requests in parallel with the one writer.
+    public convenience init(preparingOnly options: IngestOptions) throws(AdapterError) {
+        try self.init(store: nil, options: options)
+    }
+
+    private init(store: EventStore?, options: IngestOptions) throws(AdapterError) {
         self.store = store
         self.options = options
         if let name = options.forcedSource {
@@ -113,6 +137,7 @@ public final class Ingestor {
         }
         func flush() throws {
             guard !batch.isEmpty else { return }
+            guard let store else { preconditionFailure("an ingestor made with init(preparingOnly:) does not append") }
             if session == nil { session = try store.beginAppend() }
             let outcomes = try session!.append(batch)
             for (index, outcome) in outcomes.enumerated() {
@@ -167,10 +192,35 @@ public final class Ingestor {
                 let result = try session.commit()
                 report.appended = result.appended
                 report.duplicates = result.duplicates
-                if result.appended >= 50_000 { store.checkpointWAL() }
+                if result.appended >= 50_000 { store?.checkpointWAL() }
             }
         }
         return report
+    }
+
+    /// Reads and normalizes documents held in memory (a request body) without appending them:
+    /// what a server checks before it acknowledges anything. `name` stands for the file in the
+    /// origins of rejections.
+    public func prepare(bytes: [UInt8], name: String, receivedAt: Timestamp = System.now()) throws -> PreparedInput {
+        var input = PreparedInput()
+        let reader = InputReader(bytes: bytes, name: name)
+        while let item = try reader.next() {
+            input.documents += 1
+            switch item {
+            case .invalid(let origin, let reason, let bytes):
+                input.rejections.append(Rejection(origin: origin, reason: reason, bytes: bytes))
+            case .document(let document):
+                input.redactions += document.redactions
+                switch prepare(document, receivedAt: receivedAt) {
+                case .success(.some(let ready)): input.prepared.append(ready)
+                case .success(.none): input.ignored += 1
+                case .failure(let error):
+                    input.rejections.append(Rejection(origin: document.origin, reason: error.reason, bytes: document.bytes))
+                }
+            }
+        }
+        input.ignoredReasons = ignored
+        return input
     }
 
     /// One input document after reading and normalizing.

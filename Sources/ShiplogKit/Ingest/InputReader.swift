@@ -36,7 +36,7 @@ public final class InputReader {
     public static let maximumDocumentBytes = 64 << 20
     static let chunkSize = 1 << 20
 
-    private let reader: FileReader
+    private let reader: any ByteSource
     public let name: String
     private var buffer: [UInt8] = []
     private var cursor = 0
@@ -51,6 +51,12 @@ public final class InputReader {
     public init(path: String) throws(SystemError) {
         reader = try FileReader(path: path)
         name = path == "-" ? "<stdin>" : path
+    }
+
+    /// Reads documents held in memory (a request body); `name` stands for the file in origins.
+    public init(bytes: [UInt8], name: String) {
+        reader = MemoryReader(bytes)
+        self.name = name
     }
 
     /// Documents split out of a container document, waiting to be returned.

@@ -162,3 +162,32 @@ extension EventStore {
         return (keys, secrets)
     }
 }
+
+extension RevisionDiff {
+    /// One row per change: what, name, from, to (the table and the CSV).
+    public var rows: [[String]] {
+        let diff = self
+        var rows: [[String]] = []
+        for container in diff.containers where container.change != "unchanged" || container.fromDigest != nil {
+            rows.append(["image", container.name + (container.change == "unchanged" ? "" : " (\(container.change))"),
+                         [container.fromImage.map(Abbreviate.image), container.fromDigest.map(Abbreviate.digest)].compactMap { $0 }
+                             .joined(separator: " @"),
+                         [container.toImage.map(Abbreviate.image), container.toDigest.map(Abbreviate.digest)].compactMap { $0 }
+                             .joined(separator: " @")])
+        }
+        for key in diff.environmentAdded { rows.append(["env", key, "-", "added"]) }
+        for key in diff.environmentRemoved { rows.append(["env", key, "removed", "-"]) }
+        for key in diff.secretsAdded { rows.append(["secret", key, "-", "added"]) }
+        for key in diff.secretsRemoved { rows.append(["secret", key, "removed", "-"]) }
+        for key in diff.secretsChanged { rows.append(["secret", key, "valueFrom", "changed"]) }
+        if diff.from.cpu != diff.to.cpu { rows.append(["cpu", "", diff.from.cpu.map(String.init) ?? "-", diff.to.cpu.map(String.init) ?? "-"]) }
+        if diff.from.memory != diff.to.memory {
+            rows.append(["memory", "", diff.from.memory.map(String.init) ?? "-", diff.to.memory.map(String.init) ?? "-"])
+        }
+        rows.append(["commit", "", diff.from.commit.map(Abbreviate.commit) ?? "?", diff.to.commit.map(Abbreviate.commit) ?? "?"])
+        for commit in diff.commits {
+            rows.append(["change", Abbreviate.commit(commit.sha), commit.author ?? "", commit.message ?? ""])
+        }
+        return rows
+    }
+}

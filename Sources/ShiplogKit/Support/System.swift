@@ -153,8 +153,29 @@ public struct SystemError: Error, CustomStringConvertible, Sendable {
     public var description: String { "\(path): \(reason)" }
 }
 
+/// Where an input reader's bytes come from, a chunk at a time.
+public protocol ByteSource {
+    /// The next chunk of at most `maximum` bytes, or nil at the end of the input.
+    func read(maximum: Int) throws(SystemError) -> [UInt8]?
+}
+
+/// Bytes already in memory, handed out in chunks like a file.
+public final class MemoryReader: ByteSource {
+    private let bytes: [UInt8]
+    private var offset = 0
+
+    public init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    public func read(maximum: Int) throws(SystemError) -> [UInt8]? {
+        guard offset < bytes.count else { return nil }
+        let end = min(bytes.count, offset + maximum)
+        defer { offset = end }
+        return Array(bytes[offset..<end])
+    }
+}
+
 /// Reads a file (or standard input) in chunks.
-public final class FileReader {
+public final class FileReader: ByteSource {
     private let descriptor: Int32
     private let ownsDescriptor: Bool
     public let path: String
@@ -228,6 +249,13 @@ public final class FileWriter {
         self.path = path
     }
 
+    /// Collects what is written in memory (`collected`): a server answers with the same bytes
+    /// a command prints.
+    public static func inMemory() -> FileWriter { FileWriter(descriptor: -1, path: "<memory>") }
+
+    /// What an in-memory writer holds.
+    public var collected: [UInt8] { buffer }
+
     deinit {
         try? flush()
         if ownsDescriptor && !closed { Glibc.close(descriptor) }
@@ -249,6 +277,7 @@ public final class FileWriter {
     }
 
     public func flush() throws(SystemError) {
+        guard descriptor >= 0 else { return }
         var offset = 0
         while offset < buffer.count {
             let written = buffer.withUnsafeBytes { raw in

@@ -80,7 +80,17 @@ public struct GitHubAdapter: SourceAdapter {
         return nil
     }
 
+    /// The kinds of GitHub event that record a pipeline change; every other kind is ignored.
+    static let readKinds: Set<String> = [
+        "push", "workflow_run", "workflow_job", "create", "deployment", "deployment_status", "registry_package", "package",
+    ]
+
     func normalize(_ kind: String, _ payload: JSON) throws(AdapterError) -> AdapterOutcome {
+        // Decided before anything is required of the payload: many kinds (installation, sponsorship,
+        // an organization's ping) have no repository at all.
+        guard Self.readKinds.contains(kind) else {
+            return .ignored("GitHub \(kind) events are not pipeline changes shiplog records")
+        }
         guard let repository = payload.text("repository", "full_name") ?? Self.packageRepository(payload) else {
             throw AdapterError("repository.full_name: required")
         }
@@ -93,9 +103,6 @@ public struct GitHubAdapter: SourceAdapter {
         case "deployment": return .events([try deployment(payload, repository: repository)])
         case "deployment_status": return .events([try deploymentStatus(payload, repository: repository)])
         case "registry_package", "package": return try package(payload, kind: kind, sender: sender)
-        case "ping", "delete", "workflow_dispatch", "check_run", "check_suite", "pull_request", "issues", "release", "status",
-            "star", "watch", "fork", "issue_comment", "pull_request_review":
-            return .ignored("GitHub \(kind) events are not pipeline changes shiplog records")
         default:
             return .ignored("GitHub \(kind) events are not pipeline changes shiplog records")
         }
