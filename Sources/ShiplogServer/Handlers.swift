@@ -165,7 +165,13 @@ struct Handlers: Sendable {
             return Self.json(.accepted, ["appended": 0, "duplicates": 0, "ignored": .number(String(input.ignored)), "reason": .string(reason)])
         }
         let started = ContinuousClock.now
-        let result = try await committer.append(input.prepared)
+        let result: IntakeResult
+        do { result = try await committer.append(input.prepared) } catch {
+            // A store that cannot take the append (full disk, damaged file): nothing was committed,
+            // and a 503 makes GitHub and EventBridge retry later.
+            logger.error("append failed", metadata: ["error": .string(Redactor.redactedText("\(error)"))])
+            return Self.error(.serviceUnavailable, "the log cannot take the append now: \(error); nothing stored")
+        }
         metrics.stored(appended: result.appended, duplicates: result.duplicates, ignored: input.ignored, took: ContinuousClock.now - started)
         if !result.conflicts.isEmpty { metrics.refused(result.conflicts.count) }
         var answer: JSONObject = [

@@ -79,7 +79,8 @@ struct RequestLog<Context: RequestContext>: RouterMiddleware {
         let elapsed = ContinuousClock.now - start
         let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
         logger.info("request", metadata: [
-            "method": .string(request.method.rawValue), "path": .string(request.uri.path), "status": .stringConvertible(status),
+            "method": .string(request.method.rawValue), "path": .string(Redactor.redactedText(request.uri.path)),
+            "status": .stringConvertible(status),
             "ms": .string(String(Int(milliseconds * 10) / 10)),
         ])
     }

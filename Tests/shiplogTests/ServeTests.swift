@@ -106,6 +106,35 @@ import Testing
         #expect(try ShiplogProcess.run(["verify", "--db", db]).status == 0)
     }
 
+    /// Bodies that reach the server go through the same redaction as ingest: nothing planted
+    /// comes back in an answer, the server's log or the store.
+    @Test func secretsInRequestBodiesReachNeitherTheLogNorTheAnswers() throws {
+        let server = try server()
+        let planted = PlantedSecretsTests.textSecrets
+        let body = Array(JSONWriter.compact([
+            "ref": "refs/heads/main", "before": "0000000000000000000000000000000000000000",
+            "after": "1234567890abcdef1234567890abcdef12345678",
+            "repository": ["full_name": "ml-pipe/planted"], "pusher": ["name": "t"], "sender": ["login": "t"],
+            "hook": ["config": ["secret": "PLANT-hook-secret"]], "password": 424242424242,
+            "head_commit": ["id": "1234567890abcdef1234567890abcdef12345678", "message": .string(planted),
+                            "timestamp": "2026-03-09T00:00:00Z"],
+            "commits": [["id": "1234567890abcdef1234567890abcdef12345678", "message": .string(planted), "timestamp": "2026-03-09T00:00:00Z"]],
+        ]).utf8)
+        let stored = try delivery(server, event: "push", id: "planted-1", body: body)
+        #expect(stored.status == 200, "\(stored.text)")
+        let broken = try server.request("POST", "/events", headers: [("Authorization", "Bearer \(Self.writeToken)")],
+                                        body: Array((#"{"password": "PLANT-in-a-bad-body", "note": "\#(planted)""#).utf8))
+        #expect(broken.status == 400)
+        var answers = stored.text + broken.text
+        for path in ["/api/events", "/api/events?format=csv", "/api/trace/1234567"] {
+            answers += try server.request("GET", path, headers: [("Authorization", "Bearer \(Self.readToken)")]).text
+        }
+        let (_, log) = server.stop()
+        for (place, text) in [("answers", answers), ("server log", log), ("events", try ShiplogProcess.run(["events", "--db", db, "--format", "ndjson"]).output)] {
+            for needle in ["PLANT", "424242424242"] { #expect(!text.contains(needle), "\(needle) in the \(place)") }
+        }
+    }
+
     @Test func eventBridgeCallsNeedTheConnectionsCredentials() throws {
         let server = try server()
         let event = try Self.fixture("aws-eventbridge/ecs.deployment.completed.1111.json")
