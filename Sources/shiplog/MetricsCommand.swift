@@ -119,6 +119,7 @@ struct Report: ParsableCommand {
     @Option(help: ArgumentHelp("Write here instead of standard output.", valueName: "file")) var output: String?
 
     func run() throws {
+        try refuseOverwriting(output, option: "--output", store: store.path)
         let opened = try store.open()
         try opened.ensureProjections()
         let data = try opened.reportData(cluster: cluster, since: range.since?.timestamp, until: range.until?.timestamp)

@@ -113,3 +113,9 @@ struct TimeRangeOptions: ParsableArguments {
         }
     }
 }
+
+/// Refuses, before anything is opened, an output file that is the store or one of the inputs.
+func refuseOverwriting(_ output: String?, option: String, store: String?, inputs: [String] = []) throws {
+    guard let output, let problem = OutputSafety.problem(writing: output, store: store, inputs: inputs) else { return }
+    throw CommandFailure("\(option) \(problem); nothing was written", status: .usage)
+}

@@ -120,10 +120,14 @@ public final class InputReader {
             var limit = buffer.count
             let byLine = layout != .sequence && !inArray
             if byLine {
-                guard let newline = buffer[start...].firstIndex(of: 0x0A) else {
+                let newline = buffer[start...].firstIndex(of: 0x0A)
+                // A line longer than a document may be is rejected unparsed, and only it.
+                if (newline ?? buffer.count) - start > Self.maximumDocumentBytes { return try skipOversizedLine() }
+                guard let newline else {
                     if !endOfInput {
-                        if buffer.count - start > Self.maximumDocumentBytes { return tooLarge() }
-                        try fill(atLeast: buffer.count - start)
+                        // Double what is held, but stop just past the limit: no need to hold more to refuse it.
+                        let held = buffer.count - start
+                        try fill(atLeast: max(1, min(held, Self.maximumDocumentBytes + 1 - held)))
                         continue
                     }
                     limit = buffer.count
@@ -238,6 +242,29 @@ public final class InputReader {
         }
         pending = Array(items.dropFirst())
         return items[0]
+    }
+
+    /// Rejects the NDJSON line at the cursor, longer than a document may be, and reads on past
+    /// its end: one huge line costs only itself, and memory stays bounded while it is skipped.
+    private func skipOversizedLine() throws(SystemError) -> InputItem {
+        let origin = Origin(file: name, line: line)
+        var skipped = 0
+        while true {
+            if let newline = buffer[cursor...].firstIndex(of: 0x0A) {
+                skipped += newline - cursor
+                advance(to: newline + 1)
+                break
+            }
+            skipped += buffer.count - cursor
+            cursor = buffer.count
+            if endOfInput { break }
+            try fill()
+        }
+        documentsSeen += 1
+        return .invalid(
+            origin: origin,
+            reason: "line of \(skipped) bytes is longer than the \(Self.maximumDocumentBytes >> 20) MiB a document may have; skipped",
+            bytes: [])
     }
 
     private func tooLarge() -> InputItem {
