@@ -48,6 +48,10 @@ public final class InputReader {
     private var inArray = false
     private var arrayNeedsSeparator = false
 
+    /// Called before a read that would wait for more input (a pipe with nothing in it yet), so
+    /// that what was read so far can be handed on instead of waiting with it.
+    public var whenInputWaits: (() -> Void)?
+
     public init(path: String) throws(SystemError) {
         reader = try FileReader(path: path)
         name = path == "-" ? "<stdin>" : path
@@ -351,6 +355,7 @@ public final class InputReader {
         var added = 0
         repeat {
             guard !endOfInput else { return }
+            if let whenInputWaits, !reader.hasInputReady { whenInputWaits() }
             if let chunk = try reader.read(maximum: Self.chunkSize) {
                 buffer.append(contentsOf: chunk)
                 added += chunk.count

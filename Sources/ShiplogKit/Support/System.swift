@@ -82,6 +82,17 @@ public enum System {
         return (base.hasSuffix("/") ? base : base + "/") + name
     }
 
+    /// Size and modification time of a file, to notice that it was written; zeros when absent.
+    static func changeSignature(_ path: String) -> (Int64, Int, Int) {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return (0, 0, 0) }
+        return (Int64(info.st_size), info.st_mtim.tv_sec, info.st_mtim.tv_nsec)
+    }
+
+    public static func sleep(microseconds: UInt32) {
+        usleep(microseconds)
+    }
+
     public static func isTerminal(_ descriptor: Int32) -> Bool {
         isatty(descriptor) == 1
     }
@@ -186,6 +197,12 @@ public final class FileReader {
 
     deinit {
         if ownsDescriptor { close(descriptor) }
+    }
+
+    /// Whether a read would return at once (data, or the end); false for a pipe with nothing in it yet.
+    public var hasInputReady: Bool {
+        var request = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+        return poll(&request, 1, 0) != 0
     }
 
     /// The next chunk, or nil at the end of the input.
