@@ -125,7 +125,7 @@ struct Report: ParsableCommand {
         let data = try opened.reportData(cluster: cluster, since: range.since?.timestamp, until: range.until?.timestamp)
         let text = format == .html ? ReportRenderer.html(data) : ReportRenderer.markdown(data)
         guard let output else {
-            Terminal.write(text)
+            Terminal.writeDocument(text)
             return
         }
         let file = try FileWriter(path: output)
