@@ -57,7 +57,7 @@ import Testing
         let items = try read(bytes: Array("{\"a\":1}\n".utf8) + huge + Array("\n{\"a\":3}\n{\"a\":4}\n".utf8))
         let size = huge.count
         #expect(summary(items) == [
-            "doc@1", "bad@2: line of \(size) bytes is longer than the 64 MiB a document may have; skipped", "doc@3", "doc@4",
+            "doc@1", "bad@2: line of \(size) bytes is larger than 64 MiB, the most a document may have; skipped", "doc@3", "doc@4",
         ])
     }
 

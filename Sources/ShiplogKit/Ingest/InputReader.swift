@@ -267,7 +267,7 @@ public final class InputReader {
         documentsSeen += 1
         return .invalid(
             origin: origin,
-            reason: "line of \(skipped) bytes is longer than the \(Self.maximumDocumentBytes >> 20) MiB a document may have; skipped",
+            reason: "line of \(skipped) bytes is larger than \(Self.maximumDocumentBytes >> 20) MiB, the most a document may have; skipped",
             bytes: [])
     }
 
