@@ -54,6 +54,7 @@ struct Ingest: ParsableCommand {
     func run() throws {
         let inputs = paths.isEmpty ? ["-"] : paths
         let files = try Ingestor.expand(inputs)
+        try refuseOverwriting(rejects, option: "--rejects", store: store.path, inputs: files)
         let opened = try signing.open(store)
         var options = IngestOptions()
         options.skipInvalid = skipInvalid

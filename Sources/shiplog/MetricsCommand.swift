@@ -118,12 +118,13 @@ struct Report: ParsableCommand {
     @Option(help: ArgumentHelp("Write here instead of standard output.", valueName: "file")) var output: String?
 
     func run() throws {
+        try refuseOverwriting(output, option: "--output", store: store.path)
         let opened = try store.open()
         try opened.ensureProjections()
         let data = try opened.reportData(cluster: cluster, since: range.since?.timestamp, until: range.until?.timestamp)
         let text = format == .html ? ReportRenderer.html(data) : ReportRenderer.markdown(data)
         guard let output else {
-            Terminal.write(text)
+            Terminal.writeDocument(text)
             return
         }
         let file = try FileWriter(path: output)

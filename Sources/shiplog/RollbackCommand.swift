@@ -185,6 +185,7 @@ struct Export: ParsableCommand {
     }
 
     func run() throws {
+        try refuseOverwriting(output, option: "--output", store: store.path)
         let opened = try store.open()
         try opened.ensureProjections()
         let filter = scope.filter

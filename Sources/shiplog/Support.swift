@@ -30,7 +30,15 @@ enum Terminal {
     nonisolated(unsafe) static let output = FileWriter(descriptor: 1, path: "<stdout>")
     nonisolated(unsafe) static let errors = FileWriter(descriptor: 2, path: "<stderr>")
 
+    /// Prints text for people (or JSON): terminal controls in it are escaped (`TerminalText`),
+    /// so a stored value cannot clear the screen or retitle the window. Exports and CSV are
+    /// written to `output` directly and keep every byte.
     static func write(_ text: String) {
+        try? output.write(TerminalText.escaped(text))
+    }
+
+    /// Prints a document as it is (the Markdown or HTML report, which escape their own values).
+    static func writeDocument(_ text: String) {
         try? output.write(text)
     }
 
@@ -52,7 +60,8 @@ enum Terminal {
 func printError(_ message: String, prefix: Bool = true) {
     let message = Redactor.redactedText(message)
     try? Terminal.output.flush()
-    try? Terminal.errors.write((prefix ? "shiplog: " : "") + message + (message.hasSuffix("\n") ? "" : "\n"))
+    let line = (prefix ? "shiplog: " : "") + message + (message.hasSuffix("\n") ? "" : "\n")
+    try? Terminal.errors.write(TerminalText.escaped(line))
     try? Terminal.errors.flush()
 }
 
@@ -129,4 +138,10 @@ struct TimeRangeOptions: ParsableArguments {
             throw ValidationError("--until is before --since")
         }
     }
+}
+
+/// Refuses, before anything is opened, an output file that is the store or one of the inputs.
+func refuseOverwriting(_ output: String?, option: String, store: String?, inputs: [String] = []) throws {
+    guard let output, let problem = OutputSafety.problem(writing: output, store: store, inputs: inputs) else { return }
+    throw CommandFailure("\(option) \(problem); nothing was written", status: .usage)
 }

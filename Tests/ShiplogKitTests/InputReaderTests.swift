@@ -50,6 +50,17 @@ import Testing
         #expect(summary(items) == ["doc@1", "doc@4"])
     }
 
+    @Test func aLineOverTheDocumentLimitIsRejectedAloneAndTheRestIsRead() throws {
+        // A real line longer than 64 MiB: a valid document, so only its length rejects it.
+        let padding = [UInt8](repeating: UInt8(ascii: "x"), count: InputReader.maximumDocumentBytes + 10)
+        let huge = Array("{\"a\":\"".utf8) + padding + Array("\"}".utf8)
+        let items = try read(bytes: Array("{\"a\":1}\n".utf8) + huge + Array("\n{\"a\":3}\n{\"a\":4}\n".utf8))
+        let size = huge.count
+        #expect(summary(items) == [
+            "doc@1", "bad@2: line of \(size) bytes is larger than 64 MiB, the most a document may have; skipped", "doc@3", "doc@4",
+        ])
+    }
+
     @Test func documentsMustBeObjects() throws {
         #expect(summary(try read("42\n")) == ["bad@1: a document must be a JSON object, found number"])
     }

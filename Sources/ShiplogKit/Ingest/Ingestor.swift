@@ -151,15 +151,24 @@ public final class Ingestor {
             sinceCommit += batch.count
             batch.removeAll(keepingCapacity: true)
             origins.removeAll(keepingCapacity: true)
-            if options.skipInvalid, sinceCommit >= options.commitEvery {
-                _ = try session!.commitAndContinue()
-                sinceCommit = 0
-            }
+            if options.skipInvalid, sinceCommit >= options.commitEvery { try commit() }
+        }
+        func commit() throws {
+            _ = try session?.commit()
+            sinceCommit = 0
+            store.checkpointWALIfLarge()
+        }
+        // With --skip-invalid, input that stops arriving (a pipe between events) is stored and
+        // the write lock released while waiting, instead of both waiting for the next document.
+        func idle() throws {
+            guard options.skipInvalid else { return }
+            try flush()
+            try commit()
         }
 
         let reading = PreparingThread(ingestor: self, files: files, receivedAt: receivedAt)
         do {
-            while let chunk = try reading.nextChunk() {
+            while let chunk = try reading.nextChunk(onIdle: idle) {
                 for item in chunk {
                     report.documents += 1
                     switch item {
@@ -230,9 +239,13 @@ public final class Ingestor {
         case rejected(Rejection, redactions: Int)
     }
 
-    /// Reads and normalizes one file's documents, calling `emit` for each in order.
-    fileprivate func read(_ file: String, receivedAt: Timestamp, emit: (PreparedItem) -> Bool) throws {
+    /// Reads and normalizes one file's documents, calling `emit` for each in order, and
+    /// `whenInputWaits` before waiting for input that has not arrived yet.
+    fileprivate func read(
+        _ file: String, receivedAt: Timestamp, whenInputWaits: @escaping () -> Void, emit: (PreparedItem) -> Bool
+    ) throws {
         let reader = try InputReader(path: file)
+        reader.whenInputWaits = whenInputWaits
         while let item = try reader.next() {
             let prepared: PreparedItem
             switch item {
@@ -277,7 +290,9 @@ public final class Ingestor {
                         return .failure(AdapterError("\(adapter.name): normalized \(event.type) is invalid: \(problem)"))
                     }
                 }
-                return .success(PreparedDocument(source: adapter.name, bytes: document.bytes, events: events, sha256: sha256))
+                return .success(PreparedDocument(
+                    source: adapter.name, bytes: document.bytes, events: events, sha256: sha256,
+                    canonicalData: events.map { Array(JSONWriter.canonical(.object($0.data)).utf8) }))
             }
         } catch {
             return .failure(AdapterError("\(adapter.name): \(error.reason)"))
@@ -361,7 +376,13 @@ private final class PreparingThread: @unchecked Sendable {
         }
         do {
             for file in files {
-                try ingestor.read(file, receivedAt: receivedAt) { item in
+                // Input that pauses (a pipe) hands on what it has, so it is appended while the pipe waits.
+                let handPartialChunk = {
+                    guard !chunk.isEmpty else { return }
+                    _ = hand(chunk)
+                    chunk.removeAll(keepingCapacity: true)
+                }
+                try ingestor.read(file, receivedAt: receivedAt, whenInputWaits: handPartialChunk) { item in
                     chunk.append(item)
                     guard chunk.count >= Self.chunkSize else { return true }
                     defer { chunk.removeAll(keepingCapacity: true) }
@@ -381,10 +402,30 @@ private final class PreparingThread: @unchecked Sendable {
         return cancelled
     }
 
+    /// How long the reading may produce nothing before the appending side is told it is idle.
+    static let idleNanoseconds: UInt64 = 200_000_000
+
     /// The next chunk in input order; nil after the last; throws what stopped the reading (an
-    /// unreadable file) once every chunk before it was taken.
-    func nextChunk() throws -> [Ingestor.PreparedItem]? {
+    /// unreadable file) once every chunk before it was taken. When nothing comes for
+    /// `idleNanoseconds`, calls `onIdle` once (without holding the mutex) and waits on.
+    func nextChunk(onIdle: () throws -> Void) throws -> [Ingestor.PreparedItem]? {
         pthread_mutex_lock(&mutex)
+        if ready.isEmpty && !finished {
+            var deadline = timespec()
+            clock_gettime(CLOCK_REALTIME, &deadline)
+            let nanoseconds = UInt64(deadline.tv_nsec) + Self.idleNanoseconds
+            deadline.tv_sec += Int(nanoseconds / 1_000_000_000)
+            deadline.tv_nsec = Int(nanoseconds % 1_000_000_000)
+            var timedOut = false
+            while ready.isEmpty && !finished && !timedOut {
+                timedOut = pthread_cond_timedwait(&changed, &mutex, &deadline) == ETIMEDOUT
+            }
+            if timedOut && ready.isEmpty && !finished {
+                pthread_mutex_unlock(&mutex)
+                try onIdle()
+                pthread_mutex_lock(&mutex)
+            }
+        }
         while ready.isEmpty && !finished { pthread_cond_wait(&changed, &mutex) }
         var chunk: [Ingestor.PreparedItem]?
         if !ready.isEmpty { chunk = ready.removeFirst() }

@@ -48,6 +48,10 @@ public final class InputReader {
     private var inArray = false
     private var arrayNeedsSeparator = false
 
+    /// Called before a read that would wait for more input (a pipe with nothing in it yet), so
+    /// that what was read so far can be handed on instead of waiting with it.
+    public var whenInputWaits: (() -> Void)?
+
     public init(path: String) throws(SystemError) {
         reader = try FileReader(path: path)
         name = path == "-" ? "<stdin>" : path
@@ -126,10 +130,14 @@ public final class InputReader {
             var limit = buffer.count
             let byLine = layout != .sequence && !inArray
             if byLine {
-                guard let newline = buffer[start...].firstIndex(of: 0x0A) else {
+                let newline = buffer[start...].firstIndex(of: 0x0A)
+                // A line longer than a document may be is rejected unparsed, and only it.
+                if (newline ?? buffer.count) - start > Self.maximumDocumentBytes { return try skipOversizedLine() }
+                guard let newline else {
                     if !endOfInput {
-                        if buffer.count - start > Self.maximumDocumentBytes { return tooLarge() }
-                        try fill(atLeast: buffer.count - start)
+                        // Double what is held, but stop just past the limit: no need to hold more to refuse it.
+                        let held = buffer.count - start
+                        try fill(atLeast: max(1, min(held, Self.maximumDocumentBytes + 1 - held)))
                         continue
                     }
                     limit = buffer.count
@@ -247,6 +255,29 @@ public final class InputReader {
         return items[0]
     }
 
+    /// Rejects the NDJSON line at the cursor, longer than a document may be, and reads on past
+    /// its end: one huge line costs only itself, and memory stays bounded while it is skipped.
+    private func skipOversizedLine() throws(SystemError) -> InputItem {
+        let origin = Origin(file: name, line: line)
+        var skipped = 0
+        while true {
+            if let newline = buffer[cursor...].firstIndex(of: 0x0A) {
+                skipped += newline - cursor
+                advance(to: newline + 1)
+                break
+            }
+            skipped += buffer.count - cursor
+            cursor = buffer.count
+            if endOfInput { break }
+            try fill()
+        }
+        documentsSeen += 1
+        return .invalid(
+            origin: origin,
+            reason: "line of \(skipped) bytes is larger than \(Self.maximumDocumentBytes >> 20) MiB, the most a document may have; skipped",
+            bytes: [])
+    }
+
     private func tooLarge() -> InputItem {
         finished = true
         return .invalid(
@@ -331,6 +362,7 @@ public final class InputReader {
         var added = 0
         repeat {
             guard !endOfInput else { return }
+            if let whenInputWaits, !reader.hasInputReady { whenInputWaits() }
             if let chunk = try reader.read(maximum: Self.chunkSize) {
                 buffer.append(contentsOf: chunk)
                 added += chunk.count

@@ -111,6 +111,53 @@ public enum EventCatalog {
         "api.call_failed": .serviceOrAccount,
     ]
 
+    /// `service/CLUSTER/SERVICE`, with `%` and `/` in either name written `%25` and `%2F`, so
+    /// `prod/eu` + `api` and `prod` + `eu/api` are two streams. Names without those characters
+    /// (every ECS name: letters, digits, `-` and `_`) keep the key they always had, so stores
+    /// written before still verify and re-ingesting their events finds them as duplicates.
+    public static func serviceStream(cluster: String, service: String) -> String {
+        "service/" + escapeStreamComponent(cluster) + "/" + escapeStreamComponent(service)
+    }
+
+    /// (cluster, service) of a service stream key; nil for any other stream. A key from before
+    /// the escaping, with more than one `/` after the cluster, reads as it always did.
+    public static func serviceNames(ofStream stream: String) -> (cluster: String, service: String)? {
+        let parts = stream.split(separator: "/", maxSplits: 2, omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0] == "service" else { return nil }
+        return (unescapeStreamComponent(parts[1]), unescapeStreamComponent(parts[2]))
+    }
+
+    static func escapeStreamComponent(_ name: String) -> String {
+        guard name.utf8.contains(where: { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "%") }) else { return name }
+        var escaped = ""
+        for character in name.unicodeScalars {
+            switch character {
+            case "%": escaped += "%25"
+            case "/": escaped += "%2F"
+            default: escaped.unicodeScalars.append(character)
+            }
+        }
+        return escaped
+    }
+
+    static func unescapeStreamComponent(_ component: Substring) -> String {
+        guard component.contains("%") else { return String(component) }
+        var name = ""
+        var rest = component[...]
+        while let percent = rest.firstIndex(of: "%") {
+            name += rest[..<percent]
+            let escape = rest[percent...].prefix(3)
+            if escape == "%2F" || escape == "%25" {
+                name += escape == "%2F" ? "/" : "%"
+                rest = rest[percent...].dropFirst(3)
+            } else {
+                name += "%"
+                rest = rest[rest.index(after: percent)...]
+            }
+        }
+        return name + rest
+    }
+
     public static func stream(for event: NewEvent) throws(EventModelError) -> String {
         guard let rule = types[event.type] else { throw EventModelError("unknown event type \"\(event.type)\"") }
         func field(_ name: String) throws(EventModelError) -> String {
@@ -123,20 +170,20 @@ public enum EventCatalog {
         case .repository: return "repo/" + (try field("repository"))
         case .image: return "image/" + (try field("repository"))
         case .taskDefinitionFamily: return "taskdef/" + (try field("family"))
-        case .service: return "service/" + (try field("cluster")) + "/" + (try field("service"))
+        case .service: return serviceStream(cluster: try field("cluster"), service: try field("service"))
         case .serviceOrCluster:
             if let service = event.service, !service.isEmpty {
-                return "service/" + (try field("cluster")) + "/" + service
+                return serviceStream(cluster: try field("cluster"), service: service)
             }
             return "cluster/" + (try field("cluster"))
         case .cluster: return "cluster/" + (try field("cluster"))
         case .autoScalingGroup: return "asg/" + (try field("autoScalingGroup"))
         case .notification:
-            if let cluster = event.cluster, let service = event.service { return "service/\(cluster)/\(service)" }
+            if let cluster = event.cluster, let service = event.service { return serviceStream(cluster: cluster, service: service) }
             return "notify/" + (try field("channel"))
         case .environment: return "environment/" + (try field("environment"))
         case .serviceOrAccount:
-            if let cluster = event.cluster, let service = event.service { return "service/\(cluster)/\(service)" }
+            if let cluster = event.cluster, let service = event.service { return serviceStream(cluster: cluster, service: service) }
             if let family = event.data["family"]?.string { return "taskdef/" + family }
             return "aws/" + (event.data["account"]?.string ?? "unknown")
         }

@@ -143,19 +143,47 @@ public enum ReportRenderer {
 
     // MARK: Markdown
 
-    public static func markdown(_ data: ReportData) -> String {
-        func cell(_ text: String?) -> String {
-            (text ?? "—").replacingAll("|", with: "\\|").replacingAll("\n", with: " ")
+    /// A value as Markdown inline text: HTML and Markdown syntax escaped, line breaks as
+    /// `<br>`, terminal controls as `\uXXXX`, so it renders as the value and one table row stays one row.
+    static func markdownText(_ value: String) -> String {
+        var result = ""
+        var previousWasCarriageReturn = false
+        for scalar in value.unicodeScalars {
+            defer { previousWasCarriageReturn = scalar == "\r" }
+            switch scalar {
+            case "\n" where previousWasCarriageReturn: continue
+            case "\n", "\r", "\u{0B}", "\u{0C}", "\u{85}", "\u{2028}", "\u{2029}": result += "<br>"
+            case "&": result += "&amp;"
+            case "<": result += "&lt;"
+            case ">": result += "&gt;"
+            case "\\", "|", "`", "*", "_", "[", "]": result += "\\" + String(scalar)
+            default: result.unicodeScalars.append(scalar)
+            }
         }
-        var text = "# \(data.title)\n\n"
+        return TerminalText.escaped(result)
+    }
+
+    /// A short identifier (digest, commit) as code when it is plain, else as escaped text.
+    static func markdownCode(_ value: String) -> String {
+        value.utf8.allSatisfy({ $0 < 0x80 && ($0 == UInt8(ascii: ":") || $0 == UInt8(ascii: "-") || isalnumASCII($0)) })
+            ? "`\(value)`" : markdownText(value)
+    }
+
+    private static func isalnumASCII(_ byte: UInt8) -> Bool {
+        (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+    }
+
+    public static func markdown(_ data: ReportData) -> String {
+        func cell(_ text: String?) -> String { text.map(markdownText) ?? "—" }
+        var text = "# \(markdownText(data.title))\n\n"
         text += "Period: \(period(data)). Generated \(data.generatedAt.rfc3339) from the log at position \(data.headPosition), "
         text += "chain `\(data.headChain)`.\n\n## What runs now\n\n"
         text += "| Cluster | Service | Revision | Status | Digest | Commit | Deployed | By | Tasks |\n"
         text += "|---|---|---|---|---|---|---|---|---|\n"
         for row in data.running {
             text += "| \(cell(row.cluster)) | \(cell(row.service)) | \(cell(row.taskDefinition?.description)) | "
-            text += "\(cell(row.status?.rawValue)) | `\(Abbreviate.digest(row.images.first?.digest))` | "
-            text += "`\(Abbreviate.commit(row.commit))`\(row.commitSource?.isInferred == true ? " (inferred)" : "") | "
+            text += "\(cell(row.status?.rawValue)) | \(markdownCode(Abbreviate.digest(row.images.first?.digest))) | "
+            text += "\(markdownCode(Abbreviate.commit(row.commit)))\(row.commitSource?.isInferred == true ? " (inferred)" : "") | "
             text += "\(Abbreviate.minute(row.deployedAt)) | \(cell(row.deployedBy)) | "
             text += "\(row.runningCount.map(String.init) ?? "?")/\(row.desiredCount.map(String.init) ?? "?") |\n"
         }
@@ -181,7 +209,7 @@ public enum ReportRenderer {
         }
         text += "\n## Deployments in the period\n"
         for (service, deployments) in data.histories {
-            text += "\n### \(service)\n\n"
+            text += "\n### \(markdownText(service))\n\n"
             guard !deployments.isEmpty else {
                 text += "No deployment in the period.\n"
                 continue
@@ -190,7 +218,7 @@ public enum ReportRenderer {
             for deployment in deployments {
                 text += "| \(Abbreviate.minute(deployment.startedAt)) | \(deployment.status.rawValue) | "
                 text += "\(cell(deployment.taskDefinition?.description)) | \(cell(deployment.deploymentID ?? deployment.key)) | "
-                text += "`\(Abbreviate.digest(deployment.images.first?.digest))` | `\(Abbreviate.commit(deployment.commit))` | "
+                text += "\(markdownCode(Abbreviate.digest(deployment.images.first?.digest))) | \(markdownCode(Abbreviate.commit(deployment.commit))) | "
                 text += "\(cell(deployment.actor ?? deployment.trigger)) |\n"
             }
         }
@@ -391,7 +419,8 @@ public enum ReportRenderer {
             default: result.append(character)
             }
         }
-        return result
+        // Controls are not text in HTML either, and the report may be printed to a terminal.
+        return TerminalText.escaped(result)
     }
 
     static let stylesheet = """

@@ -34,8 +34,9 @@ public struct TextTable {
     /// Renders the table in at most `width` columns (100 by default, as the CLI promises).
     public func render(width: Int = 100) -> String {
         let gap = 2
+        let shown = rows.map { $0.map(Self.displayed) }
         var widths = columns.indices.map { index in
-            max(Self.width(columns[index].title), rows.map { Self.width($0[index]) }.max() ?? 0)
+            max(Self.width(columns[index].title), shown.map { Self.width($0[index]) }.max() ?? 0)
         }
         var total = widths.reduce(0, +) + gap * (columns.count - 1)
         // Shrink the widest flexible column of the highest priority, one step at a time, until it fits.
@@ -64,14 +65,19 @@ public struct TextTable {
             return text
         }
         lines.append(line(columns.map(\.title)))
-        for row in rows { lines.append(line(row)) }
+        for row in shown { lines.append(line(row)) }
         return lines.joined(separator: "\n") + "\n"
     }
 
     static func width(_ text: String) -> Int { text.count }
 
-    static func fit(_ text: String, _ width: Int) -> String {
+    /// A cell as the table shows it: on one line, with terminal controls escaped.
+    static func displayed(_ text: String) -> String {
         let flattened = text.contains("\n") ? text.split(separator: "\n", omittingEmptySubsequences: false).joined(separator: " ") : text
+        return TerminalText.escaped(flattened)
+    }
+
+    static func fit(_ flattened: String, _ width: Int) -> String {
         guard flattened.count > width else { return flattened }
         guard width > 1 else { return String(flattened.prefix(width)) }
         return String(flattened.prefix(width - 1)) + "…"

@@ -47,9 +47,7 @@ final class ServiceProjection {
 
     /// `service/CLUSTER/SERVICE` → (cluster, service).
     static func names(ofStream stream: String) -> (cluster: String, service: String)? {
-        let parts = stream.split(separator: "/", maxSplits: 2)
-        guard parts.count == 3, parts[0] == "service" else { return nil }
-        return (String(parts[1]), String(parts[2]))
+        EventCatalog.serviceNames(ofStream: stream)
     }
 
     /// Deletes everything projected for a service, before it is folded again from zero.

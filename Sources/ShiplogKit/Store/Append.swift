@@ -7,16 +7,26 @@ public struct PreparedDocument: Sendable {
     /// SHA-256 of `bytes` when whoever prepared it already computed it (ingest does, for the
     /// adapters' context), so a 2 KB document is hashed once, not twice.
     let sha256: [UInt8]?
+    /// Each event's canonical data, when computed before the append (ingest does it on its
+    /// reading thread): work done there is work not done while holding the write lock.
+    let canonicalData: [[UInt8]]?
 
     public init(source: String, bytes: [UInt8], events: [NewEvent]) {
         self.init(source: source, bytes: bytes, events: events, sha256: nil)
     }
 
-    init(source: String, bytes: [UInt8], events: [NewEvent], sha256: [UInt8]?) {
+    init(source: String, bytes: [UInt8], events: [NewEvent], sha256: [UInt8]?, canonicalData: [[UInt8]]? = nil) {
         self.source = source
         self.bytes = bytes
         self.events = events
         self.sha256 = sha256
+        self.canonicalData = canonicalData
+    }
+
+    /// The canonical data of the event at `index`, as the chain hashes and the store keeps it.
+    func canonicalData(at index: Int) -> [UInt8] {
+        if let canonicalData, index < canonicalData.count { return canonicalData[index] }
+        return Array(JSONWriter.canonical(.object(events[index].data)).utf8)
     }
 }
 
@@ -71,17 +81,21 @@ extension EventStore {
         }
     }
 
-    /// Starts an append transaction (it takes the write lock, waiting for other writers).
+    /// Starts an append session. It takes the write lock (waiting for other writers) only when it
+    /// appends, and gives it back at each commit.
     public func beginAppend() throws -> AppendSession {
         try refuseIfReadOnly()
         return try wrap { try AppendSession(store: self) }
     }
 }
 
-/// One write transaction on the log: append documents, then commit or roll back.
+/// Write transactions on the log: append documents, then commit or roll back; after a commit
+/// the next append starts a new transaction.
 ///
-/// Holding the write lock for the whole session is what makes positions gap-free and the chain
-/// linear while other processes append too.
+/// Holding the write lock for the whole transaction is what makes positions gap-free and the chain
+/// linear while other processes append too. It is taken by the first append, not before, and
+/// released by the commit, so a session waiting for its next batch (an ingest parsing, a pipe
+/// with nothing arriving) never holds it.
 public final class AppendSession {
     private let store: EventStore
     private var database: Database { store.database }
@@ -145,7 +159,6 @@ public final class AppendSession {
             "INSERT INTO checkpoint_signatures (position, public_key, signature) VALUES (?, ?, ?)")
         insertDictionary = try database.prepare(
             "INSERT INTO dictionaries (sha256, trained_at, sample_count, bytes) VALUES (?, ?, ?, ?)")
-        try begin()
     }
 
     deinit {
@@ -190,6 +203,7 @@ public final class AppendSession {
     /// Appends documents; returns one outcome per document. A conflicting document stores nothing.
     public func append(_ documents: [PreparedDocument], expecting: [String: ExpectedVersion] = [:]) throws -> [DocumentOutcome] {
         try store.wrap {
+            if !open { try begin() }
             var checked = Set<String>()
             var outcomes: [DocumentOutcome] = []
             outcomes.reserveCapacity(documents.count)
@@ -206,7 +220,7 @@ public final class AppendSession {
     private struct Planned {
         var event: NewEvent
         var stream: String
-        var data: String
+        var data: [UInt8]
     }
 
     private func append(
@@ -216,9 +230,9 @@ public final class AppendSession {
         // First classify every event, so a conflicting document stores nothing at all.
         var planned: [Planned] = []
         var duplicates = 0
-        for event in document.events {
+        for (index, event) in document.events.enumerated() {
             let stream = try event.stream()
-            let data = JSONWriter.canonical(.object(event.data))
+            let data = document.canonicalData(at: index)
             findEvent.reset()
             findEvent.bind(1, event.id)
             if try findEvent.step() {
@@ -227,7 +241,7 @@ public final class AppendSession {
                 // snapshot received later is still the same event.
                 let sameTime = findEvent.int(2) == event.time.microseconds || event.timeFromReceipt
                 let same = try findEvent.text(1) == event.type && sameTime && findEvent.text(3) == stream
-                    && loader.data(findEvent, column: 4) == Array(data.utf8)
+                    && loader.data(findEvent, column: 4) == data
                 findEvent.reset()
                 if !same { return .conflicting(id: event.id, position: position) }
                 duplicates += 1
@@ -256,7 +270,7 @@ public final class AppendSession {
             stream.version += 1
             streams[item.stream] = stream
             let position = nextPosition
-            let dataBytes = Array(item.data.utf8)
+            let dataBytes = item.data
             // The document goes with its first new event, compressed right after that event's data.
             let compressed = compressor!.compress(data: dataBytes, document: offset == 0 ? document.bytes : nil)
             if offset == 0 {
@@ -371,7 +385,7 @@ public final class AppendSession {
         // Samples of both kinds of stored text: original documents and their events' data.
         let picked = DictionaryPolicy.pick(Array(batch[index...]))
         var samples = picked.flatMap { document in
-            [document.bytes] + document.events.prefix(1).map { Array(JSONWriter.canonical(.object($0.data)).utf8) }
+            [document.bytes] + (document.events.isEmpty ? [] : [document.canonicalData(at: 0)])
         }
         var sampled = picked.count
         if sampled < DictionaryPolicy.sampleTarget {
@@ -395,16 +409,11 @@ public final class AppendSession {
         return database.lastInsertRowID
     }
 
-    /// Commits what was appended so far and keeps the session open for more (a new transaction).
-    public func commitAndContinue() throws -> AppendResult {
-        let result = try commit()
-        try store.wrap { try begin() }
-        return result
-    }
-
-    /// Commits; returns the totals of the whole session.
+    /// Commits what was appended since the last commit and releases the write lock; returns the
+    /// totals of the whole session. The session stays usable: the next append begins anew.
     @discardableResult
     public func commit() throws -> AppendResult {
+        guard open else { return committed }
         try store.wrap {
             if pending.appended > 0 { try checkpoint(nextPosition - 1) }
             try projections().finish()

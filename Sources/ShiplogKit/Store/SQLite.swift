@@ -24,10 +24,44 @@ public struct DatabaseError: Error, CustomStringConvertible, Sendable {
 /// Swift does not import `SQLITE_TRANSIENT`; it tells SQLite to copy bound bytes before returning.
 private let transient = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)
 
+/// How a connection waits for the write lock: in short polls, for as long as other writers make
+/// progress, and up to the timeout only when none does.
+///
+/// SQLite's own busy timeout counts from the first try, so a writer that keeps losing the race
+/// for the lock to others committing every few milliseconds fails after it though the log never
+/// stopped moving. Here, any change to the WAL file (a commit somewhere) restarts the timeout:
+/// it only bounds how long a lock may be held by a writer that does not finish.
+final class LockWait {
+    let walPath: String
+    let timeoutNanoseconds: UInt64
+    private var lastProgress: UInt64 = 0
+    private var lastSignature: (Int64, Int, Int) = (0, 0, 0)
+
+    init(walPath: String, timeoutMilliseconds: Int32) {
+        self.walPath = walPath
+        timeoutNanoseconds = UInt64(max(timeoutMilliseconds, 0)) * 1_000_000
+    }
+
+    /// Called by SQLite with the number of tries so far; true to try again.
+    func shouldRetry(tries: Int32) -> Bool {
+        let now = System.monotonicNanoseconds()
+        let signature = System.changeSignature(walPath)
+        if tries == 0 || signature != lastSignature {
+            lastSignature = signature
+            lastProgress = now
+        }
+        guard now - lastProgress < timeoutNanoseconds else { return false }
+        // Short polls: the lock is free only between another writer's commit and its next batch.
+        System.sleep(microseconds: UInt32(min(Int(tries) + 1, 5)) * 1000)
+        return true
+    }
+}
+
 /// One SQLite connection, confined to one owner. Small on purpose: exec, prepare, transactions.
 public final class Database {
     let handle: OpaquePointer
     public let path: String
+    private let lockWait: LockWait
 
     public enum Mode: Sendable {
         case readOnly, readWrite, readWriteCreate
@@ -55,7 +89,10 @@ public final class Database {
         handle = db
         self.path = path
         sqlite3_extended_result_codes(db, 1)
-        sqlite3_busy_timeout(db, busyTimeout)
+        lockWait = LockWait(walPath: path + "-wal", timeoutMilliseconds: busyTimeout)
+        sqlite3_busy_handler(db, { context, tries in
+            Unmanaged<LockWait>.fromOpaque(context!).takeUnretainedValue().shouldRetry(tries: tries) ? 1 : 0
+        }, Unmanaged.passUnretained(lockWait).toOpaque())
     }
 
     deinit {

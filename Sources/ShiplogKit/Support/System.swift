@@ -54,6 +54,45 @@ public enum System {
         return stat(path, &info) == 0 ? Int64(info.st_size) : nil
     }
 
+    /// Which file a path names (device and inode, symlinks followed); nil when it does not exist.
+    public static func fileIdentity(_ path: String) -> FileIdentity? {
+        var info = stat()
+        return stat(path, &info) == 0 ? FileIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino)) : nil
+    }
+
+    /// Which file an open descriptor is (standard input redirected from a file, say).
+    public static func fileIdentity(descriptor: Int32) -> FileIdentity? {
+        var info = stat()
+        guard fstat(descriptor, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
+        return FileIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
+    }
+
+    /// An absolute path with symlinks and `..` resolved, also for a file that does not exist
+    /// yet (its folder is resolved and its name appended), so two spellings of one path compare equal.
+    public static func resolvedPath(_ path: String) -> String {
+        if let resolved = realpath(path, nil) {
+            defer { free(resolved) }
+            return String(cString: resolved)
+        }
+        let name = path.lastIndex(of: "/").map { String(path[path.index(after: $0)...]) } ?? path
+        let folder = path.contains("/") ? parentDirectory(path) : "."
+        guard let resolved = realpath(folder, nil) else { return path }
+        defer { free(resolved) }
+        let base = String(cString: resolved)
+        return (base.hasSuffix("/") ? base : base + "/") + name
+    }
+
+    /// Size and modification time of a file, to notice that it was written; zeros when absent.
+    static func changeSignature(_ path: String) -> (Int64, Int, Int) {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return (0, 0, 0) }
+        return (Int64(info.st_size), info.st_mtim.tv_sec, info.st_mtim.tv_nsec)
+    }
+
+    public static func sleep(microseconds: UInt32) {
+        usleep(microseconds)
+    }
+
     public static func isTerminal(_ descriptor: Int32) -> Bool {
         isatty(descriptor) == 1
     }
@@ -147,6 +186,12 @@ public enum System {
     public static var processID: Int32 { getpid() }
 }
 
+/// A file's identity on this machine: equal for every path (hard link, symlink) to the same file.
+public struct FileIdentity: Hashable, Sendable {
+    public let device: UInt64
+    public let inode: UInt64
+}
+
 public struct SystemError: Error, CustomStringConvertible, Sendable {
     public let path: String
     public let reason: String
@@ -194,6 +239,12 @@ public final class FileReader: ByteSource {
 
     deinit {
         if ownsDescriptor { close(descriptor) }
+    }
+
+    /// Whether a read would return at once (data, or the end); false for a pipe with nothing in it yet.
+    public var hasInputReady: Bool {
+        var request = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+        return poll(&request, 1, 0) != 0
     }
 
     /// The next chunk, or nil at the end of the input.
