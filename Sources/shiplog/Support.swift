@@ -42,9 +42,15 @@ enum Terminal {
         try? output.write(text)
     }
 
-    /// A query's answer in a machine format, as the server also sends it.
+    /// A query's answer in a machine format, as the server also sends it. JSON gets the same
+    /// escapes as any text (they are JSON's own, so it parses to the same values); CSV is data
+    /// for spreadsheets and scripts and goes out exact.
     static func write(_ answer: Answer) {
-        try? output.write(answer.bytes)
+        if answer.format == .csv {
+            try? output.write(answer.bytes)
+        } else {
+            write(String(decoding: answer.bytes, as: UTF8.self))
+        }
     }
 
     static func flush() {

@@ -156,7 +156,7 @@ public final class Ingestor {
         func commit() throws {
             _ = try session?.commit()
             sinceCommit = 0
-            store.checkpointWALIfLarge()
+            store?.checkpointWALIfLarge()
         }
         // With --skip-invalid, input that stops arriving (a pipe between events) is stored and
         // the write lock released while waiting, instead of both waiting for the next document.

@@ -202,6 +202,8 @@ public struct SystemError: Error, CustomStringConvertible, Sendable {
 public protocol ByteSource {
     /// The next chunk of at most `maximum` bytes, or nil at the end of the input.
     func read(maximum: Int) throws(SystemError) -> [UInt8]?
+    /// Whether a read would return at once (a pipe may make it wait for the writer).
+    var hasInputReady: Bool { get }
 }
 
 /// Bytes already in memory, handed out in chunks like a file.
@@ -210,6 +212,8 @@ public final class MemoryReader: ByteSource {
     private var offset = 0
 
     public init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    public var hasInputReady: Bool { true }
 
     public func read(maximum: Int) throws(SystemError) -> [UInt8]? {
         guard offset < bytes.count else { return nil }
