@@ -14,16 +14,21 @@ import ShiplogKit
 public struct ShiplogHTTPServer: Sendable {
     public let configuration: ServerConfiguration
     public let databasePath: String
+    /// Signs every checkpoint the server appends (a store with signed checkpoints refuses
+    /// unsigned appends).
+    public let signer: CheckpointSigner?
 
-    public init(configuration: ServerConfiguration, databasePath: String) {
+    public init(configuration: ServerConfiguration, databasePath: String, signer: CheckpointSigner? = nil) {
         self.configuration = configuration
         self.databasePath = databasePath
+        self.signer = signer
     }
 
     /// Runs until SIGTERM or SIGINT: then stops accepting, answers what it accepted (committing
     /// it), and returns.
     public func run(logger: Logger, onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
         let writer = try EventStore(path: databasePath, mode: .existing)
+        writer.checkpointSigner = signer
         try writer.ensureProjections()
         let metrics = ServerMetrics()
         let committer = GroupCommitter(store: UncheckedStore(writer), metrics: metrics)

@@ -25,6 +25,7 @@ struct Serve: ParsableCommand {
             """)
 
     @OptionGroup var store: StoreOptions
+    @OptionGroup var signing: SigningOptions
     @Option(help: ArgumentHelp("Where to listen (default 127.0.0.1:8080, or the config's listen).", valueName: "host:port"))
     var listen: String?
     @Option(help: ArgumentHelp("The server configuration (JSON).", valueName: "file")) var config: String?
@@ -49,7 +50,7 @@ struct Serve: ParsableCommand {
             return
         }
         _ = try EventStore(path: path, mode: .existing)  // a missing or damaged store is refused here, with the CLI's message
-        let server = ShiplogHTTPServer(configuration: configuration, databasePath: path)
+        let server = ShiplogHTTPServer(configuration: configuration, databasePath: path, signer: try signing.signer())
         var logger = Logger(label: "shiplog") { StreamLogHandler.standardError(label: $0) }
         logger.logLevel = .info
         let host = configuration.host

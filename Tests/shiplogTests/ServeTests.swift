@@ -304,6 +304,21 @@ import Testing
         #expect(try storedEvents().count == 250)
     }
 
+    @Test func aSignedStoreIsAppendedToWithItsKeyAndStaysCovered() throws {
+        try initStore()
+        let key = directory.file("signing.key")
+        #expect(try ShiplogProcess.run(["keygen", "-o", key]).status == 0)
+        #expect(try ShiplogProcess.run(["record", "deploy", "--db", db, "--signing-key", key, "--cluster", "ML-PIPE", "--service", "P1",
+                                        "--task-definition", "p1-crawler:1", "--status", "started"]).status == 0)
+        let server = try ServerProcess(db: db, arguments: ["--signing-key", key], environment: ["SHIPLOG_WRITE_TOKEN": Self.writeToken])
+        let lines = (1...5).map { NativeEvents.line(NativeEvents.deployment($0)) }.joined(separator: "\n")
+        let stored = try server.request("POST", "/events", headers: [("Authorization", "Bearer \(Self.writeToken)")], body: Array(lines.utf8))
+        #expect(stored.status == 200, "\(stored.text)")
+        server.stop()
+        let verified = try ShiplogProcess.run(["verify", "--db", db, "--public-key", key + ".pub"])
+        #expect(verified.status == 0, "\(verified.output) \(verified.errors)")
+    }
+
     @Test func theConfigurationNamesSecretsAndNeverShowsThem() throws {
         try initStore()
         let inline = directory.write("inline.json", #"{"github": {"secrets": ["hunter2-inline"]}}"#)
