@@ -82,6 +82,23 @@ struct Handlers: Sendable {
             }
             return try Answers.metrics(try store.metrics(metrics), format: query.format)
         } }
+        router.get("api/export/:kind") { request, context in
+            let name = try context.parameters.require("kind")
+            return try await self.read(request) { store, query in
+                guard let kind = ExportKind(rawValue: name) else {
+                    throw BadQuery("no export \(name) (known: \(ExportKind.allCases.map(\.rawValue).joined(separator: ", ")))")
+                }
+                var filter = ScopeFilter()
+                filter.since = try query.time("since")
+                filter.until = try query.time("until")
+                filter.cluster = query["cluster"]
+                filter.service = query["service"]
+                filter.actor = query["actor"]
+                return try Answers.export(store, kind, filter: filter, format: try query.format)
+            }
+        }
+        // The HTML report, made from the log as it is at the request.
+        router.get("/") { request, _ in try await self.report(request) }
         router.get("api/events") { request, _ in try await self.read(request) { store, query in
             var filter = EventFilter()
             filter.types = query.all("type")
@@ -270,6 +287,26 @@ struct Handlers: Sendable {
         } catch let error as StoreError {
             logger.error("read failed", metadata: ["error": .string(Redactor.redactedText("\(error)"))])
             return Self.error(.internalServerError, Redactor.redactedText("\(error)"))
+        }
+    }
+
+    private func report(_ request: Request) async throws -> Response {
+        if !configuration.publicReads, tokenAccess(request) == .none {
+            return Self.error(.unauthorized, "a read token is required (Authorization: Bearer …)")
+        }
+        let query = Query(request.uri.queryParameters)
+        let path = databasePath
+        do {
+            let page = try await NIOThreadPool.singleton.runIfActive { () throws -> String in
+                let store = try EventStore(path: path, mode: .existing)
+                return ReportRenderer.html(try store.reportData(cluster: query["cluster"], since: try query.time("since"),
+                                                                until: try query.time("until")))
+            }
+            var headers = HTTPFields()
+            headers[.contentType] = "text/html; charset=utf-8"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: page)))
+        } catch let error as BadQuery {
+            return Self.error(.badRequest, error.description)
         }
     }
 

@@ -197,6 +197,14 @@ import Testing
             #expect(served.status == (printed.status == 0 ? 200 : 422), "\(path): \(served.text)")
             if printed.status == 0 { #expect(served.text == printed.output, "\(path) differs from shiplog \(command.joined(separator: " "))") }
         }
+        // An export served is one verify --export accepts against the same log.
+        let exported = try server.request("GET", "/api/export/deployments?format=csv", headers: read)
+        #expect(exported.status == 200)
+        let exportFile = directory.write("served-export.csv", exported.text)
+        let checked = try ShiplogProcess.run(["verify", "--db", db, "--export", exportFile])
+        #expect(checked.status == 0, "\(checked.output) \(checked.errors)")
+        let page = try server.request("GET", "/", headers: read)
+        #expect(page.status == 200 && page.text.contains("<svg") && page.header("content-type")?.hasPrefix("text/html") == true)
         let unknown = try server.request("GET", "/api/history/P9", headers: read)
         #expect(unknown.status == 404 && unknown.text.contains("no service P9"))
         #expect(try server.request("GET", "/api/where?asOf=yesterday", headers: read).status == 400)
@@ -397,6 +405,9 @@ extension ServeTests {
                      "/api/history/P1?format=csv", "/api/history/P9", "/api/trace/p1-crawler:7", "/api/trace/nothing",
                      "/api/rollback/P2", "/api/rollback/P1", "/api/events?type=deployment", "/api/events?format=ndjson&limit=3",
                      "/api/diff?from=p1-crawler:7&to=p1-crawler:8", "/api/diff?from=7", "/api/metrics", "/api/metrics?by=year"] {
+            try observe("GET", path, headers: read)
+        }
+        for path in ["/", "/?since=2026-03-01", "/api/export/deployments", "/api/export/events?format=csv", "/api/export/nothing"] {
             try observe("GET", path, headers: read)
         }
         try observe("GET", "/api/where")

@@ -68,6 +68,13 @@ public enum Answers {
         }
     }
 
+    /// `export`: the rows and their manifest, as `shiplog export` writes them.
+    public static func export(_ store: EventStore, _ kind: ExportKind, filter: ScopeFilter, format: OutputFormat) throws -> Answer {
+        let output = FileWriter.inMemory()
+        try store.export(kind, filter: filter, format: format, to: output)
+        return Answer(bytes: output.collected, format: format)
+    }
+
     /// `events`: the matching events in log order.
     public static func events(_ store: EventStore, _ filter: EventFilter, format: OutputFormat) throws -> Answer {
         let output = FileWriter.inMemory()
