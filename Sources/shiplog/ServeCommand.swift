@@ -11,9 +11,10 @@ struct Serve: ParsableCommand {
             Routes: POST /hooks/github (X-Hub-Signature-256 under a configured secret), POST \
             /hooks/eventbridge (an API destination's API-key header or Basic auth), POST /events \
             (Authorization: Bearer <write token>; one document or NDJSON), GET /api/where, \
-            /api/history/SERVICE, /api/trace/REF, /api/rollback/SERVICE, /api/events (a read or \
-            write token, unless reads are public), /healthz, /readyz. The API is described in \
-            schema/openapi.yaml.
+            /api/history/SERVICE, /api/trace/REF, /api/rollback/SERVICE, /api/events, \
+            /api/diff, /api/metrics, /api/export/KIND and / (the HTML report) (a read or \
+            write token, unless reads are public), /healthz, /readyz, /metrics (Prometheus). \
+            The API is described in schema/openapi.yaml.
 
             A 2xx means the request's documents are committed to the log; a refused request \
             stores nothing. SIGTERM or SIGINT: stop accepting, answer what was accepted, exit 0.
