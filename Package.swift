@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .library(name: "ShiplogKit", targets: ["ShiplogKit"]),
         .executable(name: "shiplog", targets: ["shiplog"]),
+        .executable(name: "shiplog-server", targets: ["shiplog-server"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -44,6 +45,14 @@ let package = Package(
         .executableTarget(
             name: "shiplog",
             dependencies: [
+                "ShiplogKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        // `shiplog serve` runs this binary, so the other commands do not load the server's
+        // libraries (Foundation among them) every time they start.
+        .executableTarget(
+            name: "shiplog-server",
+            dependencies: [
                 "ShiplogKit", "ShiplogServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -52,6 +61,6 @@ let package = Package(
             name: "ShiplogTestSupport", dependencies: ["ShiplogKit"],
             path: "Tests/ShiplogTestSupport"),
         .testTarget(name: "ShiplogKitTests", dependencies: ["ShiplogKit", "ShiplogTestSupport"]),
-        .testTarget(name: "shiplogTests", dependencies: ["shiplog", "ShiplogKit", "ShiplogServer", "ShiplogTestSupport"]),
+        .testTarget(name: "shiplogTests", dependencies: ["shiplog", "shiplog-server", "ShiplogKit", "ShiplogServer", "ShiplogTestSupport"]),
     ]
 )

@@ -71,23 +71,7 @@ struct SigningOptions: ParsableArguments {
 
     /// The key, from the flag or the environment; nil when none is given.
     func signer() throws -> CheckpointSigner? {
-        let origin: String
-        let text: String
-        if let path = signingKey ?? System.environment("SHIPLOG_SIGNING_KEY_FILE").flatMap({ $0.isEmpty ? nil : $0 }) {
-            origin = signingKey != nil ? "--signing-key \(path)" : "$SHIPLOG_SIGNING_KEY_FILE (\(path))"
-            if let mode = System.permissions(path), mode & 0o077 != 0 {
-                throw CommandFailure(
-                    "\(origin) can be read by others (mode 0\(String(mode, radix: 8))); make it private: chmod 600 \(path)",
-                    status: .usage)
-            }
-            text = String(decoding: try System.readFile(path), as: UTF8.self)
-        } else if let value = System.environment("SHIPLOG_SIGNING_KEY"), !value.isEmpty {
-            origin = "$SHIPLOG_SIGNING_KEY"
-            text = value
-        } else {
-            return nil
-        }
-        do { return try CheckpointSigner(text: text, origin: origin) } catch {
+        do { return try CheckpointSigner.load(file: signingKey) } catch {
             throw CommandFailure(error.description, status: .usage)
         }
     }

@@ -1,80 +1,37 @@
 import ArgumentParser
-import Dispatch
-import Logging
 import ShiplogKit
-import ShiplogServer
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// `shiplog serve …` runs `shiplog-server …`, installed next to `shiplog`: the server links
+/// Hummingbird, NIO and Foundation, which every other command would otherwise pay for when it
+/// starts. The arguments (and `--help`) are the server's.
 struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Receive GitHub webhooks, EventBridge events and native events over HTTP, and answer queries.",
-        discussion: """
-            Routes: POST /hooks/github (X-Hub-Signature-256 under a configured secret), POST \
-            /hooks/eventbridge (an API destination's API-key header or Basic auth), POST /events \
-            (Authorization: Bearer <write token>; one document or NDJSON), GET /api/where, \
-            /api/history/SERVICE, /api/trace/REF, /api/rollback/SERVICE, /api/events, \
-            /api/diff, /api/metrics, /api/export/KIND and / (the HTML report) (a read or \
-            write token, unless reads are public), /healthz, /readyz, /metrics (Prometheus). \
-            The API is described in schema/openapi.yaml.
+        abstract: "Receive GitHub webhooks, EventBridge events and native events over HTTP, and answer queries (see shiplog serve --help).",
+        helpNames: [])
 
-            A 2xx means the request's documents are committed to the log; a refused request \
-            stores nothing. SIGTERM or SIGINT: stop accepting, answer what was accepted, exit 0.
-
-            Credentials come from --config FILE (JSON; secrets named by {"env": NAME} or \
-            {"file": PATH}, never written in it), else from $SHIPLOG_GITHUB_SECRET, \
-            $SHIPLOG_WRITE_TOKEN, $SHIPLOG_READ_TOKEN, $SHIPLOG_EVENTBRIDGE_API_KEY (header \
-            x-shiplog-api-key) and $SHIPLOG_EVENTBRIDGE_USER / $SHIPLOG_EVENTBRIDGE_PASSWORD.
-            """)
-
-    @OptionGroup var store: StoreOptions
-    @OptionGroup var signing: SigningOptions
-    @Option(help: ArgumentHelp("Where to listen (default 127.0.0.1:8080, or the config's listen).", valueName: "host:port"))
-    var listen: String?
-    @Option(help: ArgumentHelp("The server configuration (JSON).", valueName: "file")) var config: String?
-    @Flag(help: "Check the configuration, print where each credential comes from (never its value), and exit.")
-    var checkConfig = false
-    @Flag(help: "Answer the read API without a token.") var publicReads = false
+    @Argument(parsing: .allUnrecognized, help: "The server's options: shiplog serve --help.") var arguments: [String] = []
 
     func run() throws {
-        var configuration: ServerConfiguration
-        do { configuration = try ServerConfiguration.load(path: config) } catch let error as ConfigurationError {
-            throw CommandFailure(error.description, status: .usage)
+        let server = Self.serverPath()
+        guard access(server, X_OK) == 0 else {
+            throw CommandFailure("shiplog serve needs shiplog-server next to shiplog (\(server)): build it with `swift build` or install both")
         }
-        if let listen {
-            do { (configuration.host, configuration.port) = try ServerConfiguration.parseListen(listen, origin: "--listen") } catch {
-                throw CommandFailure("\(error)", status: .usage)
-            }
-        }
-        if publicReads { configuration.publicReads = true }
-        let path = store.db != nil ? store.path : (configuration.database ?? store.path)
-        if checkConfig {
-            Terminal.write("store: \(path)\n" + configuration.summary)
-            return
-        }
-        _ = try EventStore(path: path, mode: .existing)  // a missing or damaged store is refused here, with the CLI's message
-        let server = ShiplogHTTPServer(configuration: configuration, databasePath: path, signer: try signing.signer())
-        var logger = Logger(label: "shiplog") { StreamLogHandler.standardError(label: $0) }
-        logger.logLevel = .info
-        let host = configuration.host
-        let finished = DispatchSemaphore(value: 0)
-        let outcome = ServeOutcome()
-        Task {
-            do {
-                try await server.run(logger: logger) { port in
-                    // On stdout, so a script (or a test) that asked for port 0 learns the real one.
-                    Terminal.write("listening on \(host):\(port)\n")
-                    Terminal.flush()
-                }
-            } catch {
-                outcome.failure = "\(error)"
-            }
-            finished.signal()
-        }
-        finished.wait()
-        if let failure = outcome.failure { throw CommandFailure("serve: \(failure)") }
+        Terminal.flush()
+        let argv = ([server] + arguments).map { strdup($0) } + [nil]
+        execv(server, argv)
+        throw CommandFailure("cannot run \(server): \(System.errorText())")
     }
-}
 
-/// How the server's task ended, read by the main thread after it signalled.
-private final class ServeOutcome: @unchecked Sendable {
-    var failure: String?
+    /// The `shiplog-server` beside this executable.
+    static func serverPath() -> String {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        let me = length > 0 ? String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self) : CommandLine.arguments[0]
+        let directory = me.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+        return (directory.isEmpty ? "." : directory) + "/shiplog-server"
+    }
 }

@@ -16,6 +16,30 @@ public struct CheckpointSigner: Sendable {
         key = Curve25519.Signing.PrivateKey()
     }
 
+    /// The key a command that appends should sign with: `file` (a `--signing-key` flag), else
+    /// `$SHIPLOG_SIGNING_KEY_FILE`, else the key in `$SHIPLOG_SIGNING_KEY`; nil when none is
+    /// given. A key file that others can read is refused.
+    public static func load(file: String?) throws(SigningKeyError) -> CheckpointSigner? {
+        let origin: String
+        let text: String
+        if let path = file ?? System.environment("SHIPLOG_SIGNING_KEY_FILE").flatMap({ $0.isEmpty ? nil : $0 }) {
+            origin = file != nil ? "--signing-key \(path)" : "$SHIPLOG_SIGNING_KEY_FILE (\(path))"
+            if let mode = System.permissions(path), mode & 0o077 != 0 {
+                throw SigningKeyError(
+                    description: "\(origin) can be read by others (mode 0\(String(mode, radix: 8))); make it private: chmod 600 \(path)")
+            }
+            do { text = String(decoding: try System.readFile(path), as: UTF8.self) } catch {
+                throw SigningKeyError(description: error.description)
+            }
+        } else if let value = System.environment("SHIPLOG_SIGNING_KEY"), !value.isEmpty {
+            origin = "$SHIPLOG_SIGNING_KEY"
+            text = value
+        } else {
+            return nil
+        }
+        return try CheckpointSigner(text: text, origin: origin)
+    }
+
     /// Reads a key as `shiplog keygen` writes it: 64 hex digits (the 32-byte seed), surrounding
     /// whitespace ignored. `origin` names where it came from, for the error.
     public init(text: String, origin: String) throws(SigningKeyError) {
