@@ -97,7 +97,6 @@ struct Handlers: Sendable {
                 return try Answers.export(store, kind, filter: filter, format: try query.format)
             }
         }
-        // The HTML report, made from the log as it is at the request.
         router.get("/") { request, _ in try await self.report(request) }
         router.get("api/events") { request, _ in try await self.read(request) { store, query in
             var filter = EventFilter()
@@ -262,15 +261,34 @@ struct Handlers: Sendable {
 
     /// Runs a query on its own read connection, off Swift's concurrency threads.
     private func read(_ request: Request, _ answer: @escaping @Sendable (EventStore, Query) throws -> Answer) async throws -> Response {
+        try await respond(to: request) { store, query in
+            let result = try answer(store, query)
+            return (result.bytes, result.contentType)
+        }
+    }
+
+    /// `GET /`: the HTML report, made from the log as it is at the request.
+    private func report(_ request: Request) async throws -> Response {
+        try await respond(to: request) { store, query in
+            let page = ReportRenderer.html(try store.reportData(cluster: query["cluster"], since: try query.time("since"),
+                                                                until: try query.time("until")))
+            return (Array(page.utf8), "text/html; charset=utf-8")
+        }
+    }
+
+    /// Every read route: the token check, a read connection on a pool thread, and one mapping of
+    /// query errors to statuses.
+    private func respond(
+        to request: Request, _ body: @escaping @Sendable (EventStore, Query) throws -> (bytes: [UInt8], contentType: String)
+    ) async throws -> Response {
         if !configuration.publicReads, tokenAccess(request) == .none {
             return Self.error(.unauthorized, "a read token is required (Authorization: Bearer …)")
         }
         let query = Query(request.uri.queryParameters)
         let path = databasePath
         do {
-            let result = try await NIOThreadPool.singleton.runIfActive { () throws -> Answer in
-                let store = try EventStore(path: path, mode: .existing)
-                return try answer(store, query)
+            let result = try await NIOThreadPool.singleton.runIfActive {
+                try body(try EventStore(path: path, mode: .existing), query)
             }
             var headers = HTTPFields()
             headers[.contentType] = result.contentType
@@ -287,26 +305,6 @@ struct Handlers: Sendable {
         } catch let error as StoreError {
             logger.error("read failed", metadata: ["error": .string(Redactor.redactedText("\(error)"))])
             return Self.error(.internalServerError, Redactor.redactedText("\(error)"))
-        }
-    }
-
-    private func report(_ request: Request) async throws -> Response {
-        if !configuration.publicReads, tokenAccess(request) == .none {
-            return Self.error(.unauthorized, "a read token is required (Authorization: Bearer …)")
-        }
-        let query = Query(request.uri.queryParameters)
-        let path = databasePath
-        do {
-            let page = try await NIOThreadPool.singleton.runIfActive { () throws -> String in
-                let store = try EventStore(path: path, mode: .existing)
-                return ReportRenderer.html(try store.reportData(cluster: query["cluster"], since: try query.time("since"),
-                                                                until: try query.time("until")))
-            }
-            var headers = HTTPFields()
-            headers[.contentType] = "text/html; charset=utf-8"
-            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: page)))
-        } catch let error as BadQuery {
-            return Self.error(.badRequest, error.description)
         }
     }
 
