@@ -82,6 +82,7 @@ import Testing
         ("password: hunter2", "password: [REDACTED:secret]"),
         (#"{"db_password": "hunter2"}"#, #"{"db_password": "[REDACTED:secret]"}"#),
         ("key_AKIAIOSFODNN7EXAMPLE", "key_[REDACTED:aws-access-key-id]"),
+        ("key: -----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA\n-----END RSA PRIVATE KEY-----", "[REDACTED:private-key]"),
     ])
     func textSecretsAreRedacted(input: String, expected: String) {
         #expect(Redactor.redactedText(input) == expected)

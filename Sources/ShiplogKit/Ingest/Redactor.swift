@@ -14,7 +14,7 @@
 ///   a number, an array or an object under such a name is replaced whole. Names that *refer* to a
 ///   secret rather than hold one are kept: `…Arn`, `…Id`, `…Name`, `valueFrom`, `secrets`,
 ///   `secretOptions`, `…File`, `…Path`, `…Url`, counts and types;
-/// - docker's `auths.*.auth`;
+/// - docker's `auths.*.auth` (`auth` is a secret name wherever it stands);
 /// - the argument after a secret-named flag in an argument list (`["--password", "x"]`);
 /// - anywhere in any string: AWS access key ids (`AKIA…`, `ASIA…`), GitHub (`ghp_…`,
 ///   `github_pat_…`), GitLab (`glpat-…`), npm (`npm_…`), Slack (`xoxb-…`, `xapp-…`) and Stripe-style
@@ -46,7 +46,6 @@ public struct Redactor: JSONStringInspector {
             return Self.marker("env")
         }
         if Self.isSecretKey(key) { return Self.marker("secret") }
-        if key == "auth", case .some(.some("auths")) = path.component(2) { return Self.marker("secret") }
         return nil
     }
 
@@ -284,15 +283,15 @@ struct TextScanner {
     mutating func redacted() -> [UInt8]? {
         let count = bytes.count
         guard count >= 6 else { return nil }
-        if Self.find(bytes, "PRIVATE KEY-----") {
-            return Self.marker("private-key")
-        }
         var index = 0
         // The end of the key-like word last looked at: a key is looked up once per word, while
         // tokens are still looked for after each `_`, `-` or `.` inside it (`key_AKIA…`).
         var wordEnd = 0
         while index < count {
             let byte = bytes[index]
+            // A private-key block anywhere makes the whole string the secret; found in this same
+            // pass rather than by a scan of its own before it.
+            if byte == UInt8(ascii: "P"), hasPrefix("PRIVATE KEY-----", at: index) { return Self.marker("private-key") }
             let atBoundary = index == 0 || !Self.isWordByte(bytes[index - 1])
             if atBoundary, let (length, kind) = secretToken(at: index) {
                 replace(index..<index + length, with: Self.marker(kind))
@@ -527,21 +526,6 @@ struct TextScanner {
             if byte != prefix[offset] { return false }
         }
         return true
-    }
-
-    static func find(_ bytes: UnsafeBufferPointer<UInt8>, _ fragment: StaticString) -> Bool {
-        let count = fragment.utf8CodeUnitCount
-        guard bytes.count >= count else { return false }
-        let needle = fragment.utf8Start
-        for start in 0...(bytes.count - count) where bytes[start] == needle[0] {
-            var matched = true
-            for offset in 1..<count where bytes[start + offset] != needle[offset] {
-                matched = false
-                break
-            }
-            if matched { return true }
-        }
-        return false
     }
 
     static func isAlphanumeric(_ byte: UInt8) -> Bool {
