@@ -23,9 +23,9 @@ public struct Rejection: Sendable, CustomStringConvertible {
 public struct PreparedInput: Sendable {
     public var documents = 0
     public var prepared: [PreparedDocument] = []
-    public var ignored = 0
     /// Why documents were ignored, with counts.
     public var ignoredReasons: [String: Int] = [:]
+    public var ignored: Int { ignoredReasons.values.reduce(0, +) }
     public var rejections: [Rejection] = []
     public var redactions = 0
 
@@ -212,6 +212,8 @@ public final class Ingestor {
     /// origins of rejections.
     public func prepare(bytes: [UInt8], name: String, receivedAt: Timestamp = System.now()) throws -> PreparedInput {
         var input = PreparedInput()
+        // The ingestor counts what it ignores over its life; this input's share is what it adds.
+        let ignoredBefore = ignored
         let reader = InputReader(bytes: bytes, name: name)
         while let item = try reader.next() {
             input.documents += 1
@@ -222,13 +224,13 @@ public final class Ingestor {
                 input.redactions += document.redactions
                 switch prepare(document, receivedAt: receivedAt) {
                 case .success(.some(let ready)): input.prepared.append(ready)
-                case .success(.none): input.ignored += 1
+                case .success(.none): break
                 case .failure(let error):
                     input.rejections.append(Rejection(origin: document.origin, reason: error.reason, bytes: document.bytes))
                 }
             }
         }
-        input.ignoredReasons = ignored
+        input.ignoredReasons = ignored.merging(ignoredBefore) { $0 - $1 }.filter { $0.value > 0 }
         return input
     }
 
